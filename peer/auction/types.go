@@ -1,0 +1,67 @@
+// Package auction is the auction book: the state of every auction, derived deterministically by
+// replaying the peers' logs. It is pure: no I/O, no clocks of its own.
+package auction
+
+import (
+	"time"
+
+	"github.com/auction-tui/auction-tui/wire"
+)
+
+// Status is an auction's state.
+type Status string
+
+// The auction states.
+const (
+	StatusOpen   Status = "open"
+	StatusClosed Status = "closed"
+)
+
+// SoftClose is the soft-close window: a bid accepted less than this long before an auction's
+// deadline moves the deadline to the bid's acceptance time plus SoftClose.
+const SoftClose = 30 * time.Second
+
+// Bid is an accepted bid as the book sees it.
+type Bid struct {
+	Bidder     wire.PeerKey
+	BidderName string // from the bidder's latest profile entry; empty if none is known yet
+	Amount     wire.Amount
+	PlacedAt   time.Time // the bidder's clock when it signed
+	AcceptedAt time.Time // the seller's clock when it appended the acceptance
+	Index      uint64    // index of the bid-accepted entry in the seller's log
+	Signed     wire.SignedBid
+}
+
+// Auction is one auction's state. Values returned by the book are copies: safe to keep and read.
+type Auction struct {
+	ID         wire.AuctionID
+	Item       string
+	Seller     wire.PeerKey
+	SellerName string
+	Price      wire.Amount // start price
+	Currency   string
+	Status     Status
+	Bids       []Bid     // accepted bids, oldest first
+	OpenedAt   time.Time // the seller's clock at open
+	EndsAt     time.Time // zero for an auction closed by hand; extended by soft close
+	ClosedAt   time.Time // zero while open
+	Winner     *Bid      // set when closed with a winner
+	OpenIndex  uint64    // index of the open entry in the seller's log
+}
+
+// Highest returns the highest accepted bid, or nil when there is none.
+func (a *Auction) Highest() *Bid {
+	if len(a.Bids) == 0 {
+		return nil
+	}
+	return &a.Bids[len(a.Bids)-1]
+}
+
+// MinNextBid returns the smallest amount the next bid may carry: the start price when there are no
+// bids, otherwise one micro-USDt above the highest bid.
+func (a *Auction) MinNextBid() wire.Amount {
+	if h := a.Highest(); h != nil {
+		return h.Amount + 1
+	}
+	return a.Price
+}
