@@ -73,10 +73,17 @@ func UnmarshalSignedHead(b []byte) (SignedHead, error) {
 	return s, nil
 }
 
-// DecodeError reports bytes that are not a canonical encoding of Type.
+// DecodeError reports bytes (or a value about to be encoded) that are not a canonical, valid
+// encoding of Type. Match it with errors.As; errors.Is(err, ErrBadAmount) also holds when the
+// cause is a bad amount.
 type DecodeError struct {
 	Type   string // what was being decoded, for example "bid"
 	Reason string // what is wrong with it
+	Err    error  // the underlying cause, if any (for example an *AmountError); may be nil
 }
 
+// Error returns "wire: bad <type>: <reason>".
 func (e *DecodeError) Error() string { return "wire: bad " + e.Type + ": " + e.Reason }
+
+// Unwrap returns the underlying cause, or nil.
+func (e *DecodeError) Unwrap() error { return e.Err }
