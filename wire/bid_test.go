@@ -85,7 +85,7 @@ func TestBidEncoding(t *testing.T) {
 	}
 	want := []byte{BidVersion}
 	want = append(want, b.Auction[:]...)
-	want = append(want, 0, 0, 0, 0, 0x04, 0x80, 0x08, 0x60) // 75_500_000
+	want = append(want, 0, 0, 0, 0, 0x04, 0x80, 0x09, 0xe0) // 75_500_000 = 0x48009e0
 	want = append(want, bidder[:]...)
 	want = append(want, 1, 2, 3, 4, 5, 6, 7, 8)
 	if !bytes.Equal(enc, want) {
