@@ -65,3 +65,44 @@ func (a *Auction) MinNextBid() wire.Amount {
 	}
 	return a.Price
 }
+
+// MaxBidSkew is the largest difference allowed between a bid's own time (the bidder's clock when
+// it signed) and the time its seller accepted it (the bid-accepted entry's time). It bounds how
+// long a captured signed bid stays usable: a seller cannot replay it much later.
+const MaxBidSkew = 2 * time.Minute
+
+// ChangeKind tells what an applied entry changed.
+type ChangeKind int
+
+// The kinds of change, one per event type.
+const (
+	ChangeProfile ChangeKind = iota + 1 // a writer published its display name
+	ChangeOpened                        // an auction was opened
+	ChangeBid                           // a bid was accepted
+	ChangeClosed                        // an auction was closed
+)
+
+// String returns the kind in lowercase, for example "bid".
+func (k ChangeKind) String() string {
+	switch k {
+	case ChangeProfile:
+		return "profile"
+	case ChangeOpened:
+		return "opened"
+	case ChangeBid:
+		return "bid"
+	case ChangeClosed:
+		return "closed"
+	}
+	return "unknown"
+}
+
+// Change describes what one applied entry changed.
+type Change struct {
+	Kind    ChangeKind
+	Writer  wire.PeerKey // the log the entry belongs to
+	Index   uint64       // the entry's index in Writer's log
+	Name    string       // ChangeProfile: the writer's new display name
+	Auction Auction      // ChangeOpened, ChangeBid, ChangeClosed: the auction's state after the entry
+	Bid     *Bid         // ChangeBid: the accepted bid; ChangeClosed: the winner, or nil
+}
