@@ -1,0 +1,332 @@
+// Package peer is the auction-tui engine: it ties the QUIC RPC endpoint, the Kademlia DHT, the
+// signed logs and the auction book into one Node, the API that the TUI and the headless mode use.
+//
+// A Node is a full peer. It writes exactly one log (its own), sequences the bids on its own
+// auctions, replicates every other market peer's log after verifying it, and derives the state of
+// every auction by replaying all logs through the auction book. Events (peers, auctions, bids,
+// sync) reach the UI through Subscribe.
+package peer
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/auction-tui/auction-tui/peer/auction"
+	"github.com/auction-tui/auction-tui/peer/dht"
+	"github.com/auction-tui/auction-tui/peer/rpc"
+	"github.com/auction-tui/auction-tui/storage"
+	"github.com/auction-tui/auction-tui/wire"
+)
+
+// Errors of the Node API.
+var (
+	// ErrClosed reports a call on a Node that is closed.
+	ErrClosed = errors.New("peer: node closed")
+	// ErrBadInput reports a malformed argument; the error text says which.
+	ErrBadInput = errors.New("peer: bad input")
+	// ErrSellerUnreachable reports a bid whose seller could not be reached in time.
+	ErrSellerUnreachable = errors.New("peer: seller unreachable")
+)
+
+// RejectedError is a bid or close refused by the rules; Reason is user-facing.
+type RejectedError struct {
+	Reason string
+	Err    error // the rule's sentinel when known (for example auction.ErrNotAboveHighest)
+}
+
+func (e *RejectedError) Error() string { return e.Reason }
+func (e *RejectedError) Unwrap() error { return e.Err }
+
+// Node is a running auction-tui peer. Its methods are safe for concurrent use.
+type Node struct {
+	cfg   config
+	log   *slog.Logger
+	store *storage.Store
+	priv  ed25519.PrivateKey
+	key   wire.PeerKey
+	ep    *rpc.Endpoint
+	dht   *dht.Node
+	boot  *dht.Node // the default bootstrap, when this node serves it
+	topic dht.Topic
+
+	mu      sync.Mutex // guards book, applied, known, peers
+	book    *auction.Book
+	applied map[wire.PeerKey]uint64 // entries of each log applied to the book
+	known   map[wire.PeerKey]uint64 // longest signed head seen per log
+	peers   map[wire.PeerKey]*peerState
+
+	seq      chan *seqReq
+	deadline chan struct{} // pokes the auto-closer when own deadlines change
+	events   *bus
+
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New starts a peer: it opens the data folder, listens, joins the DHT and the market, and returns
+// once the node is serving. Close stops it.
+func New(ctx context.Context, opts ...Option) (*Node, error) {
+	cfg := defaults()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.dataDir == "" {
+		return nil, fmt.Errorf("%w: a data folder is required", ErrBadInput)
+	}
+	if len(cfg.name) > MaxNameLen {
+		return nil, fmt.Errorf("%w: name is %d bytes, at most %d", ErrBadInput, len(cfg.name), MaxNameLen)
+	}
+	boots, err := parseBootstrap(cfg.bootstrap)
+	if err != nil {
+		return nil, err
+	}
+	st, err := storage.Open(cfg.dataDir, storage.WithLogger(cfg.logger))
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{
+		cfg:      cfg,
+		log:      cfg.logger,
+		store:    st,
+		priv:     st.Identity(),
+		book:     auction.NewBook(),
+		applied:  make(map[wire.PeerKey]uint64),
+		known:    make(map[wire.PeerKey]uint64),
+		peers:    make(map[wire.PeerKey]*peerState),
+		seq:      make(chan *seqReq, MaxBatch),
+		deadline: make(chan struct{}, 1),
+		events:   newBus(),
+		topic:    dht.TopicOf(cfg.market),
+	}
+	n.key = wire.KeyOf(n.priv)
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	if err := n.start(ctx, boots); err != nil {
+		n.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Node) start(ctx context.Context, boots []string) error {
+	// Replay every log held into the book first, so that the node answers from its state at once.
+	for _, k := range n.store.Logs() {
+		n.mu.Lock()
+		n.applyLocked(k)
+		if l := n.store.Log(k).Len(); l > n.known[k] {
+			n.known[k] = l
+		}
+		n.mu.Unlock()
+	}
+	ep, err := rpc.Listen(ctx, n.cfg.listen, n.priv, rpc.WithLogger(n.log), rpc.WithResolver(n.resolve))
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", n.cfg.listen, err)
+	}
+	n.ep = ep
+	ep.OnConnect(n.onConnect)
+	ep.OnDisconnect(n.onDisconnect)
+	ep.Respond(methodBid, n.handleBid)
+	ep.Respond(methodPush, n.handlePush)
+	ep.Respond(methodHeads, n.handleHeads)
+	ep.Respond(methodFetch, n.handleFetch)
+
+	n.wg.Add(2)
+	go n.runSequencer()
+	go n.runAutoClose()
+
+	if err := n.publishProfile(ctx); err != nil {
+		return err
+	}
+	return n.startDHT(ctx, boots)
+}
+
+// Close stops the node: the swarm, the DHT, the endpoint, the event stream and the store. It is
+// safe to call more than once.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() {
+		n.cancel()
+		var errs []error
+		if n.dht != nil {
+			errs = append(errs, n.dht.Close())
+		}
+		if n.boot != nil {
+			errs = append(errs, n.boot.Close())
+		}
+		if n.ep != nil {
+			errs = append(errs, n.ep.Close())
+		}
+		n.wg.Wait()
+		n.events.close()
+		errs = append(errs, n.store.Close())
+		n.closeErr = errors.Join(errs...)
+	})
+	return n.closeErr
+}
+
+// Key returns this peer's public key.
+func (n *Node) Key() wire.PeerKey { return n.key }
+
+// Name returns this peer's display name.
+func (n *Node) Name() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.book.Name(n.key)
+}
+
+// Market returns the market joined.
+func (n *Node) Market() string { return n.cfg.market }
+
+// Addr returns the UDP address QUIC and the DHT listen on, as HOST:PORT.
+func (n *Node) Addr() string { return n.advertised().String() }
+
+// Subscribe returns every event from now on, in order. The channel is closed when ctx ends or
+// the node closes.
+func (n *Node) Subscribe(ctx context.Context) <-chan Event { return n.events.subscribe(ctx) }
+
+// Auctions returns a snapshot of every auction known, oldest first.
+func (n *Node) Auctions() []auction.Auction {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.book.Auctions()
+}
+
+// Auction returns the auction whose id starts with prefix (lowercase hex). It fails with
+// auction.ErrNotFound or auction.ErrAmbiguous.
+func (n *Node) Auction(prefix string) (auction.Auction, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.book.Find(prefix)
+}
+
+// Peers returns the market peers known, connected ones first, then by name.
+func (n *Node) Peers() []PeerInfo {
+	n.mu.Lock()
+	out := make([]PeerInfo, 0, len(n.peers))
+	for k, p := range n.peers {
+		out = append(out, n.peerInfoLocked(k, p))
+	}
+	n.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Connected != out[j].Connected {
+			return out[i].Connected
+		}
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return string(out[i].Key[:]) < string(out[j].Key[:])
+	})
+	return out
+}
+
+// Stats returns the node's network and sync state.
+func (n *Node) Stats() Stats {
+	s := Stats{}
+	if n.dht != nil {
+		s.DHTNodes = n.dht.Size()
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	s.Peers = len(n.peers)
+	for _, p := range n.peers {
+		if p.connected {
+			s.Connected++
+		}
+	}
+	s.Sync = n.syncLocked()
+	return s
+}
+
+func (n *Node) peerInfoLocked(k wire.PeerKey, p *peerState) PeerInfo {
+	pi := PeerInfo{Key: k, Name: n.book.Name(k), Connected: p.connected, Equivocated: p.equivocated}
+	if p.addr.IsValid() {
+		pi.Addr = p.addr.String()
+	}
+	if p.connected && n.ep != nil {
+		pi.RTT = n.ep.RTT(k)
+	}
+	pi.LogLength = n.store.Log(k).Len()
+	return pi
+}
+
+func (n *Node) syncLocked() SyncProgress {
+	var s SyncProgress
+	for k, want := range n.known {
+		if k == n.key {
+			continue
+		}
+		s.Want += want
+		s.Have += n.store.Log(k).Len()
+	}
+	return s
+}
+
+func (n *Node) now() time.Time { return n.cfg.now() }
+
+func (n *Node) emit(e Event) {
+	if e.Time.IsZero() {
+		e.Time = n.now()
+	}
+	n.events.publish(e)
+}
+
+// applyLocked replays entries of log k that the book has not seen yet, emitting an event per
+// change. n.mu must be held.
+func (n *Node) applyLocked(k wire.PeerKey) {
+	l := n.store.Log(k)
+	for n.applied[k] < l.Len() {
+		from := n.applied[k]
+		to := min(l.Len(), from+storage.MaxRange)
+		entries, err := l.Range(from, to)
+		if err != nil {
+			n.log.Error("read log for replay", "log", k.Short(), "from", from, "err", err)
+			return
+		}
+		for i, b := range entries {
+			idx := from + uint64(i)
+			n.applied[k] = idx + 1
+			e, err := wire.UnmarshalEntry(b)
+			if err != nil {
+				n.log.Warn("undecodable entry ignored", "log", k.Short(), "index", idx, "err", err)
+				continue
+			}
+			ch, err := n.book.Apply(k, idx, e)
+			if err != nil {
+				n.log.Warn("entry breaks a rule; ignored by every peer", "log", k.Short(), "index", idx, "err", err)
+				continue
+			}
+			n.emitChange(ch)
+		}
+	}
+}
+
+func (n *Node) emitChange(ch auction.Change) {
+	switch ch.Kind {
+	case auction.ChangeOpened:
+		n.emit(Event{Kind: EventAuctionOpened, Auction: ch.Auction})
+		n.pokeDeadline()
+	case auction.ChangeBid:
+		ev := Event{Kind: EventBidAccepted, Auction: ch.Auction}
+		if ch.Bid != nil {
+			ev.Bid = *ch.Bid
+		}
+		n.emit(ev)
+		n.pokeDeadline()
+	case auction.ChangeClosed:
+		n.emit(Event{Kind: EventAuctionClosed, Auction: ch.Auction})
+	}
+}
+
+func (n *Node) pokeDeadline() {
+	select {
+	case n.deadline <- struct{}{}:
+	default:
+	}
+}

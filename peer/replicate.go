@@ -1,0 +1,216 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/auction-tui/auction-tui/peer/rpc"
+	"github.com/auction-tui/auction-tui/storage"
+	"github.com/auction-tui/auction-tui/wire"
+)
+
+// Replication. Push: every batch this node commits to its own log goes at once, as one Range, to
+// every connected market peer (one copy per peer). Pull: on connect and every anti-entropy period,
+// peers exchange their signed heads and fetch the ranges they miss, with the signed head that
+// proves them. Every range is verified by the store (signature, Merkle root) before it is kept.
+
+// RPC method names of the market protocol.
+const (
+	methodBid   = "auction/bid"
+	methodPush  = "log/push"
+	methodHeads = "log/heads"
+	methodFetch = "log/fetch"
+)
+
+// pushTimeout bounds one push to one peer.
+const pushTimeout = 5 * time.Second
+
+// push sends r to every connected market peer, without waiting.
+func (n *Node) push(r wire.Range) {
+	payload := r.Marshal()
+	n.mu.Lock()
+	targets := make([]wire.PeerKey, 0, len(n.peers))
+	for k, p := range n.peers {
+		if p.connected && k != r.Head.Key {
+			targets = append(targets, k)
+		}
+	}
+	n.mu.Unlock()
+	for _, k := range targets {
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			ctx, cancel := context.WithTimeout(n.ctx, pushTimeout)
+			defer cancel()
+			if err := n.ep.Event(ctx, k, methodPush, payload); err != nil {
+				n.log.Debug("push", "peer", k.Short(), "err", err)
+			}
+		}()
+	}
+}
+
+func (n *Node) handlePush(ctx context.Context, req *rpc.Request) ([]byte, error) {
+	r, err := wire.UnmarshalRange(req.Payload)
+	if err != nil {
+		return nil, rpc.Reject("malformed range: " + err.Error())
+	}
+	n.importRange(ctx, req.Caller, r)
+	return nil, nil
+}
+
+// importRange verifies and stores r, then replays what is new into the book. When r does not
+// start at or before the end of what is held, it fetches the gap from the peer it came from.
+func (n *Node) importRange(ctx context.Context, from wire.PeerKey, r wire.Range) {
+	k := r.Head.Key
+	if k == n.key {
+		return
+	}
+	n.noteHead(r.Head)
+	_, err := n.store.Import(ctx, r.Head, r.Start, r.Entries)
+	switch {
+	case err == nil:
+	case errors.Is(err, storage.ErrGap):
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			n.fetchLog(n.ctx, from, k, r.Head.Length)
+		}()
+		return
+	default:
+		n.importFailed(from, k, err)
+		return
+	}
+	n.mu.Lock()
+	n.applyLocked(k)
+	n.ensurePeerLocked(k)
+	sync := n.syncLocked()
+	n.mu.Unlock()
+	n.emit(Event{Kind: EventSync, Sync: sync})
+}
+
+func (n *Node) importFailed(from, k wire.PeerKey, err error) {
+	var eq *storage.EquivocationError
+	if errors.As(err, &eq) {
+		n.log.Warn("equivocation: a peer signed two inconsistent heads", "log", k.Short(), "from", from.Short())
+		n.mu.Lock()
+		p := n.ensurePeerLocked(k)
+		first := !p.equivocated
+		p.equivocated = true
+		info := n.peerInfoLocked(k, p)
+		n.mu.Unlock()
+		if first {
+			n.emit(Event{Kind: EventEquivocation, Peer: info})
+		}
+		return
+	}
+	n.log.Warn("range rejected", "log", k.Short(), "from", from.Short(), "err", err)
+}
+
+func (n *Node) noteHead(h wire.SignedHead) {
+	n.mu.Lock()
+	if h.Length > n.known[h.Key] {
+		n.known[h.Key] = h.Length
+	}
+	n.mu.Unlock()
+}
+
+func (n *Node) handleHeads(ctx context.Context, req *rpc.Request) ([]byte, error) {
+	hs, err := wire.UnmarshalHeads(req.Payload)
+	if err != nil {
+		return nil, rpc.Reject("malformed heads: " + err.Error())
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.reconcile(n.ctx, req.Caller, hs.Heads)
+	}()
+	return n.headsMsg().Marshal(), nil
+}
+
+func (n *Node) headsMsg() wire.Heads {
+	hs := n.store.Heads()
+	if len(hs) > wire.MaxHeads {
+		rand.Shuffle(len(hs), func(i, j int) { hs[i], hs[j] = hs[j], hs[i] })
+		hs = hs[:wire.MaxHeads]
+	}
+	return wire.Heads{Heads: hs}
+}
+
+// exchangeHeads sends this node's heads to p and fetches what p has that this node lacks.
+func (n *Node) exchangeHeads(ctx context.Context, p wire.PeerKey) {
+	reply, err := n.ep.Request(ctx, p, methodHeads, n.headsMsg().Marshal())
+	if err != nil {
+		n.log.Debug("heads exchange", "peer", p.Short(), "err", err)
+		return
+	}
+	hs, err := wire.UnmarshalHeads(reply)
+	if err != nil {
+		n.log.Warn("malformed heads reply", "peer", p.Short(), "err", err)
+		return
+	}
+	n.reconcile(ctx, p, hs.Heads)
+}
+
+// reconcile checks heads received from p and fetches from p every log it is ahead on.
+func (n *Node) reconcile(ctx context.Context, p wire.PeerKey, heads []wire.SignedHead) {
+	for _, h := range heads {
+		if h.Key == n.key {
+			continue
+		}
+		need, err := n.store.ObserveHead(h)
+		if err != nil {
+			n.importFailed(p, h.Key, err)
+			continue
+		}
+		n.noteHead(h)
+		if need {
+			n.fetchLog(ctx, p, h.Key, h.Length)
+		}
+	}
+}
+
+// fetchLog fetches log k from peer p until this node holds want entries or p has no more.
+func (n *Node) fetchLog(ctx context.Context, p, k wire.PeerKey, want uint64) {
+	for {
+		have := n.store.Log(k).Len()
+		if have >= want {
+			return
+		}
+		end := min(want, have+wire.MaxRangeEntries)
+		req := wire.FetchRequest{Key: k, Start: have, End: end}
+		reply, err := n.ep.Request(ctx, p, methodFetch, req.Marshal())
+		if err != nil {
+			n.log.Debug("fetch", "peer", p.Short(), "log", k.Short(), "err", err)
+			return
+		}
+		r, err := wire.UnmarshalRange(reply)
+		if err != nil || r.Head.Key != k || r.Start != have || len(r.Entries) == 0 {
+			n.log.Warn("bad fetch reply", "peer", p.Short(), "log", k.Short(), "err", err)
+			return
+		}
+		before := n.store.Log(k).Len()
+		n.importRange(ctx, p, r)
+		if n.store.Log(k).Len() <= before {
+			return // rejected or equivocation: importRange reported it
+		}
+	}
+}
+
+func (n *Node) handleFetch(ctx context.Context, req *rpc.Request) ([]byte, error) {
+	fr, err := wire.UnmarshalFetchRequest(req.Payload)
+	if err != nil {
+		return nil, rpc.Reject("malformed fetch: " + err.Error())
+	}
+	l := n.store.Log(fr.Key)
+	head, ok := l.HeadFor(fr.Start, fr.End)
+	if !ok {
+		return nil, rpc.Reject("no entries from there")
+	}
+	entries, err := l.Range(fr.Start, head.Length)
+	if err != nil {
+		return nil, err
+	}
+	return wire.Range{Head: head, Start: fr.Start, Entries: entries}.Marshal(), nil
+}

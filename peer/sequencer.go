@@ -1,0 +1,391 @@
+package peer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/auction-tui/auction-tui/peer/auction"
+	"github.com/auction-tui/auction-tui/peer/rpc"
+	"github.com/auction-tui/auction-tui/wire"
+)
+
+// The sequencer owns every append to this peer's log. It takes requests in batches, checks each
+// against the book as it will stand after the ones before it in the batch, commits the batch with
+// one durable append (one fsync), applies it to the book, and only then answers. The seller is
+// thereby the single sequencer of its own auctions, and an acknowledgement always means on disk.
+
+// MaxDuration bounds the duration of a timed auction.
+const MaxDuration = 30 * 24 * time.Hour
+
+type seqKind int
+
+const (
+	seqProfile seqKind = iota
+	seqOpen
+	seqBid
+	seqClose
+)
+
+type seqReq struct {
+	kind  seqKind
+	name  string
+	open  wire.Open
+	dur   time.Duration
+	bid   wire.SignedBid
+	close wire.AuctionID
+	done  chan seqResult // buffered, capacity 1
+}
+
+type seqResult struct {
+	index uint64
+	head  wire.SignedHead
+	first uint64
+	batch [][]byte
+	err   error
+}
+
+// submit hands r to the sequencer and waits for its durable result.
+func (n *Node) submit(ctx context.Context, r *seqReq) (seqResult, error) {
+	r.done = make(chan seqResult, 1)
+	select {
+	case n.seq <- r:
+	case <-ctx.Done():
+		return seqResult{}, ctx.Err()
+	case <-n.ctx.Done():
+		return seqResult{}, ErrClosed
+	}
+	select {
+	case res := <-r.done:
+		return res, res.err
+	case <-n.ctx.Done():
+		return seqResult{}, ErrClosed
+	}
+}
+
+// pendingBid is the state a batch adds on top of the book for one auction.
+type pendingBid struct {
+	highest wire.Amount
+	bids    int
+}
+
+func (n *Node) runSequencer() {
+	defer n.wg.Done()
+	var carry []*seqReq
+	for {
+		var first *seqReq
+		if len(carry) > 0 {
+			first, carry = carry[0], carry[1:]
+		} else {
+			select {
+			case first = <-n.seq:
+			case <-n.ctx.Done():
+				return
+			}
+		}
+		batch := append([]*seqReq{first}, carry...)
+		carry = nil
+	drain:
+		for len(batch) < MaxBatch {
+			select {
+			case r := <-n.seq:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		carry = n.commitBatch(batch)
+	}
+}
+
+// commitBatch checks, appends and applies one batch; it returns the requests deferred to the next.
+func (n *Node) commitBatch(batch []*seqReq) (deferred []*seqReq) {
+	now := n.now()
+	pending := make(map[wire.AuctionID]*pendingBid)
+	var entries [][]byte
+	var accepted []*seqReq
+	n.mu.Lock()
+	for i, r := range batch {
+		e := wire.Entry{Time: now.UnixMilli()}
+		var err error
+		switch r.kind {
+		case seqProfile:
+			e.Event = &wire.Profile{Name: r.name}
+		case seqOpen:
+			o := r.open
+			if r.dur > 0 {
+				o.EndsAt = now.Add(r.dur).UnixMilli()
+			}
+			e.Event = &o
+		case seqBid:
+			err = n.book.CheckBid(n.key, r.bid, now)
+			if p := pending[r.bid.Auction]; err == nil && p != nil && r.bid.Amount <= p.highest {
+				err = &auction.RuleError{Rule: "highest", Auction: r.bid.Auction,
+					Reason: fmt.Sprintf("bid %s is not above the highest bid %s USDt", r.bid.Amount, p.highest)}
+				err = &RejectedError{Reason: err.Error(), Err: auction.ErrNotAboveHighest}
+			}
+			if err == nil {
+				p := pending[r.bid.Auction]
+				if p == nil {
+					p = &pendingBid{}
+					pending[r.bid.Auction] = p
+				}
+				p.highest, p.bids = r.bid.Amount, p.bids+1
+				b := r.bid
+				e.Event = &wire.BidAccepted{Bid: b}
+			}
+		case seqClose:
+			if pending[r.close] != nil {
+				// Bids on this auction are in this batch: close in the next one, against them.
+				deferred = append(deferred, batch[i:]...)
+				batch = batch[:i]
+				goto commit
+			}
+			var w *wire.SignedBid
+			w, err = n.book.CheckClose(n.key, r.close)
+			if err == nil {
+				e.Event = &wire.Close{Auction: r.close, Winner: w}
+				pending[r.close] = &pendingBid{} // no bid may follow in this batch
+			}
+		}
+		var b []byte
+		if err == nil {
+			b, err = e.Marshal()
+		}
+		if err != nil {
+			r.done <- seqResult{err: asRejected(err)}
+			continue
+		}
+		entries = append(entries, b)
+		accepted = append(accepted, r)
+	}
+commit:
+	n.mu.Unlock()
+	if len(entries) == 0 {
+		return deferred
+	}
+	first, head, err := n.store.Own().Append(n.ctx, entries...)
+	if err != nil {
+		n.log.Error("durable append failed", "err", err)
+		for _, r := range accepted {
+			r.done <- seqResult{err: fmt.Errorf("append to own log: %w", err)}
+		}
+		return deferred
+	}
+	n.mu.Lock()
+	n.applyLocked(n.key)
+	n.known[n.key] = head.Length
+	n.mu.Unlock()
+	for i, r := range accepted {
+		r.done <- seqResult{index: first + uint64(i), head: head, first: first, batch: entries}
+	}
+	n.push(wire.Range{Head: head, Start: first, Entries: entries})
+	return deferred
+}
+
+// asRejected turns a rule error into a RejectedError carrying its sentinel.
+func asRejected(err error) error {
+	var re *RejectedError
+	if errors.As(err, &re) {
+		return err
+	}
+	var rule *auction.RuleError
+	if errors.As(err, &rule) {
+		return &RejectedError{Reason: rule.Reason, Err: err}
+	}
+	return err
+}
+
+// publishProfile appends a profile entry when the configured name differs from the published one.
+func (n *Node) publishProfile(ctx context.Context) error {
+	name := strings.TrimSpace(n.cfg.name)
+	n.mu.Lock()
+	current := n.book.Name(n.key)
+	n.mu.Unlock()
+	if name == "" {
+		if current != "" {
+			return nil
+		}
+		name = "peer-" + n.key.Short()
+	}
+	if name == current {
+		return nil
+	}
+	_, err := n.submit(ctx, &seqReq{kind: seqProfile, name: name})
+	return err
+}
+
+// Open opens an auction of item at the start price, closed by hand when d is zero or by this
+// node at the deadline otherwise. It returns once the open entry is durable.
+func (n *Node) Open(ctx context.Context, item string, price wire.Amount, d time.Duration) (auction.Auction, error) {
+	item = strings.TrimSpace(item)
+	switch {
+	case item == "":
+		return auction.Auction{}, fmt.Errorf("%w: the item name is empty", ErrBadInput)
+	case len(item) > wire.MaxItemLen || !utf8.ValidString(item):
+		return auction.Auction{}, fmt.Errorf("%w: the item name must be valid text of at most %d bytes", ErrBadInput, wire.MaxItemLen)
+	case d < 0 || d > MaxDuration:
+		return auction.Auction{}, fmt.Errorf("%w: duration must be between 0 and %s", ErrBadInput, MaxDuration)
+	}
+	if err := price.Valid(); err != nil {
+		return auction.Auction{}, fmt.Errorf("%w: %w", ErrBadInput, err)
+	}
+	res, err := n.submit(ctx, &seqReq{kind: seqOpen, open: wire.Open{Item: item, Price: price, Currency: wire.Currency}, dur: d})
+	if err != nil {
+		return auction.Auction{}, err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	a, ok := n.book.Auction(wire.DeriveAuctionID(n.key, res.index))
+	if !ok {
+		return auction.Auction{}, fmt.Errorf("opened auction missing from the book at index %d", res.index)
+	}
+	return a, nil
+}
+
+// CloseAuction closes one of this node's auctions, naming the highest bid as the winner. id is a
+// unique id prefix.
+func (n *Node) CloseAuction(ctx context.Context, id string) (auction.Auction, error) {
+	a, err := n.Auction(id)
+	if err != nil {
+		return auction.Auction{}, err
+	}
+	if a.Seller != n.key {
+		return auction.Auction{}, &RejectedError{Reason: "only the seller can close an auction", Err: auction.ErrNotSeller}
+	}
+	if _, err := n.submit(ctx, &seqReq{kind: seqClose, close: a.ID}); err != nil {
+		return auction.Auction{}, err
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	a, _ = n.book.Auction(a.ID)
+	return a, nil
+}
+
+// Bid signs a bid of amount on the auction whose id starts with id and sends it to the seller,
+// which accepts it durably or rejects it with a reason (a *RejectedError). It returns the
+// accepted bid once the seller acknowledged it and this node holds the seller's entry.
+func (n *Node) Bid(ctx context.Context, id string, amount wire.Amount) (auction.Bid, error) {
+	if err := amount.Valid(); err != nil {
+		return auction.Bid{}, fmt.Errorf("%w: %w", ErrBadInput, err)
+	}
+	a, err := n.Auction(id)
+	if err != nil {
+		return auction.Bid{}, err
+	}
+	if a.Seller == n.key {
+		return auction.Bid{}, &RejectedError{Reason: "you cannot bid on your own auction", Err: auction.ErrOwnAuction}
+	}
+	if a.Status != auction.StatusOpen {
+		return auction.Bid{}, &RejectedError{Reason: "the auction is closed", Err: auction.ErrAuctionClosed}
+	}
+	sb := wire.SignBid(n.priv, wire.Bid{Auction: a.ID, Amount: amount, Bidder: n.key, Time: n.now().UnixMilli()})
+	ctx, cancel := context.WithTimeout(ctx, n.cfg.bidTimeout)
+	defer cancel()
+	reply, err := n.ep.Request(ctx, a.Seller, methodBid, sb.Marshal())
+	if err != nil {
+		var re *rpc.Error
+		if errors.As(err, &re) && re.Code == rpc.CodeRejected {
+			return auction.Bid{}, &RejectedError{Reason: re.Message, Err: err}
+		}
+		if ctx.Err() != nil || errors.Is(err, rpc.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
+			return auction.Bid{}, fmt.Errorf("%w: no answer from the seller within %s", ErrSellerUnreachable, n.cfg.bidTimeout)
+		}
+		return auction.Bid{}, fmt.Errorf("%w: %w", ErrSellerUnreachable, err)
+	}
+	rng, err := wire.UnmarshalRange(reply)
+	if err != nil {
+		return auction.Bid{}, fmt.Errorf("seller's reply: %w", err)
+	}
+	if rng.Head.Key != a.Seller {
+		return auction.Bid{}, fmt.Errorf("seller's reply is for another log %s", rng.Head.Key.Short())
+	}
+	n.importRange(ctx, a.Seller, rng)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if cur, ok := n.book.Auction(a.ID); ok {
+		for i := len(cur.Bids) - 1; i >= 0; i-- {
+			if cur.Bids[i].Signed == sb {
+				return cur.Bids[i], nil
+			}
+		}
+	}
+	// The seller acknowledged durably but the entry is not applied here yet (a gap being fetched).
+	return auction.Bid{Bidder: n.key, BidderName: n.book.Name(n.key), Amount: amount, Signed: sb,
+		PlacedAt: time.UnixMilli(sb.Time)}, nil
+}
+
+// handleBid is the seller's side of a bid: verify, sequence, append durably, then answer with the
+// committed range that holds the acceptance.
+func (n *Node) handleBid(ctx context.Context, req *rpc.Request) ([]byte, error) {
+	sb, err := wire.UnmarshalSignedBid(req.Payload)
+	if err != nil {
+		return nil, rpc.Reject("malformed bid: " + err.Error())
+	}
+	if err := sb.Verify(); err != nil {
+		return nil, rpc.Reject("the bid's signature does not verify")
+	}
+	if sb.Bidder != req.Caller {
+		return nil, rpc.Reject("the bid is signed by another key than the caller's")
+	}
+	res, err := n.submit(ctx, &seqReq{kind: seqBid, bid: sb})
+	if err != nil {
+		var re *RejectedError
+		if errors.As(err, &re) {
+			return nil, rpc.Reject(re.Reason)
+		}
+		return nil, err
+	}
+	return wire.Range{Head: res.head, Start: res.first, Entries: res.batch}.Marshal(), nil
+}
+
+// runAutoClose closes this node's timed auctions at their deadlines.
+func (n *Node) runAutoClose() {
+	defer n.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		n.mu.Lock()
+		due := n.book.Due(n.now(), n.key)
+		next, ok := n.book.NextDeadline(n.key)
+		n.mu.Unlock()
+		progressed := false
+		for _, id := range due {
+			_, err := n.submit(n.ctx, &seqReq{kind: seqClose, close: id})
+			switch {
+			case err == nil:
+				progressed = true
+			case errors.Is(err, ErrClosed):
+				return
+			default:
+				n.log.Warn("auto-close", "auction", id.String(), "err", err)
+			}
+		}
+		if progressed {
+			continue
+		}
+		wait := time.Hour
+		if ok {
+			wait = max(next.Sub(n.now()), time.Millisecond)
+		}
+		if len(due) > 0 {
+			wait = time.Second // a close failed: retry, but not in a hot loop
+		}
+		timer.Reset(wait)
+		select {
+		case <-timer.C:
+		case <-n.deadline:
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+		case <-n.ctx.Done():
+			return
+		}
+	}
+}

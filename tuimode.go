@@ -1,0 +1,47 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/auction-tui/auction-tui/peer"
+	"github.com/auction-tui/auction-tui/tui"
+)
+
+// runTUI runs the default mode: a peer with the terminal dashboard.
+func runTUI(ctx context.Context, args []string, stderr io.Writer) error {
+	var pf peerFlags
+	fs := flag.NewFlagSet("auction-tui", flag.ContinueOnError)
+	pf.register(fs)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	dir, err := pf.dataDir()
+	if err != nil {
+		return err
+	}
+	logger, closeLog, err := openLog(dir)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	node, err := peer.New(ctx, pf.options(dir, logger)...)
+	if err != nil {
+		return err
+	}
+	defer node.Close()
+	return runProgram(ctx, node)
+}
+
+// runProgram runs the dashboard on the terminal until the user quits or ctx ends.
+func runProgram(ctx context.Context, node *peer.Node) error {
+	p := tea.NewProgram(tui.New(node), tea.WithAltScreen(), tea.WithContext(ctx))
+	if _, err := p.Run(); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("terminal UI: %w", err)
+	}
+	return nil
+}
