@@ -318,6 +318,13 @@ func (r *reader) u16(field string) uint16 {
 	return 0
 }
 
+func (r *reader) u32(field string) uint32 {
+	if v := r.bytes(field, 4); v != nil {
+		return binary.BigEndian.Uint32(v)
+	}
+	return 0
+}
+
 func (r *reader) u64(field string) uint64 {
 	if v := r.bytes(field, 8); v != nil {
 		return binary.BigEndian.Uint64(v)
