@@ -121,3 +121,49 @@ func sameState(t testing.TB, got, want state) {
 }
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }
+
+// checkInvariants checks what must hold in every book, whatever was applied.
+func checkInvariants(t testing.TB, b *Book) {
+	t.Helper()
+	all := b.Auctions()
+	if len(all) != b.Len() {
+		t.Fatalf("Auctions() has %d, Len %d", len(all), b.Len())
+	}
+	for i, a := range all {
+		if i > 0 {
+			p := all[i-1]
+			if p.OpenedAt.After(a.OpenedAt) || (p.OpenedAt.Equal(a.OpenedAt) && p.ID.String() >= a.ID.String()) {
+				t.Fatalf("Auctions() out of order at %d", i)
+			}
+		}
+		if a.Currency != wire.Currency || a.Price.Valid() != nil {
+			t.Fatalf("auction %s: currency %q price %d", a.ID, a.Currency, a.Price)
+		}
+		for j, bid := range a.Bids {
+			switch {
+			case bid.Bidder == a.Seller:
+				t.Fatalf("auction %s: seller's own bid", a.ID)
+			case j == 0 && bid.Amount < a.Price:
+				t.Fatalf("auction %s: first bid below start", a.ID)
+			case j > 0 && bid.Amount <= a.Bids[j-1].Amount:
+				t.Fatalf("auction %s: bid %d not above the previous", a.ID, j)
+			case bid.Signed.Verify() != nil || bid.Signed.Auction != a.ID:
+				t.Fatalf("auction %s: bid %d does not verify for this auction", a.ID, j)
+			case bid.Signed.Bidder != bid.Bidder || bid.Signed.Amount != bid.Amount:
+				t.Fatalf("auction %s: bid %d fields differ from its signed bid", a.ID, j)
+			}
+		}
+		switch a.Status {
+		case StatusOpen:
+			if a.Winner != nil || !a.ClosedAt.IsZero() {
+				t.Fatalf("open auction %s has a winner or close time", a.ID)
+			}
+		case StatusClosed:
+			if h := a.Highest(); (h == nil) != (a.Winner == nil) || (h != nil && h.Signed != a.Winner.Signed) {
+				t.Fatalf("closed auction %s: winner %+v, highest %+v", a.ID, a.Winner, h)
+			}
+		default:
+			t.Fatalf("auction %s: status %q", a.ID, a.Status)
+		}
+	}
+}
