@@ -1,0 +1,234 @@
+package rpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/auction-tui/auction-tui/wire"
+)
+
+// framePool recycles frame encoding buffers (up to maxPooledFrame bytes).
+var framePool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+const maxPooledFrame = 64 << 10
+
+func getFrame() *[]byte { return framePool.Get().(*[]byte) }
+
+func putFrame(b *[]byte) {
+	if cap(*b) <= maxPooledFrame {
+		*b = (*b)[:0]
+		framePool.Put(b)
+	}
+}
+
+// Request calls method on peer with payload and returns the response payload. It dials the peer
+// if there is no connection (address book, then resolver). Without a deadline on ctx the
+// endpoint's request timeout applies. Failures are an *Error (compare with ErrRejected,
+// ErrTimeout and so on), a *KeyMismatchError, ErrNoAddress, a *ProtocolError, or ctx.Err()
+// (wrapped) when ctx is cancelled.
+func (e *Endpoint) Request(ctx context.Context, peer wire.PeerKey, method string, payload []byte) ([]byte, error) {
+	if err := e.checkCall(method, payload); err != nil {
+		return nil, err
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.cfg.requestTimeout)
+		defer cancel()
+	}
+	for attempt := 0; ; attempt++ {
+		pc, err := e.getConn(ctx, peer)
+		if err != nil {
+			return nil, err
+		}
+		resp, retry, err := e.call(ctx, pc, method, payload)
+		if retry && attempt == 0 {
+			e.forget(pc)
+			continue
+		}
+		return resp, err
+	}
+}
+
+// Event sends method with payload to peer on its own stream and returns once the frame is
+// handed to QUIC; no answer is awaited and the handler's result is discarded. It dials like
+// Request and is bounded by the same deadline. Delivery is not confirmed: a peer that is
+// overloaded drops events.
+func (e *Endpoint) Event(ctx context.Context, peer wire.PeerKey, method string, payload []byte) error {
+	if err := e.checkCall(method, payload); err != nil {
+		return err
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.cfg.requestTimeout)
+		defer cancel()
+	}
+	for attempt := 0; ; attempt++ {
+		pc, err := e.getConn(ctx, peer)
+		if err != nil {
+			return err
+		}
+		retry, err := e.event(ctx, pc, method, payload)
+		if retry && attempt == 0 {
+			e.forget(pc)
+			continue
+		}
+		return err
+	}
+}
+
+func (e *Endpoint) checkCall(method string, payload []byte) error {
+	if !wire.ValidRPCMethod(method) {
+		return &Error{Code: CodeBadRequest, Message: fmt.Sprintf("invalid method name %q", method)}
+	}
+	if len(payload) > e.cfg.maxMessage {
+		return &Error{Code: CodeBadRequest, Message: fmt.Sprintf("payload of %d bytes exceeds %d", len(payload), e.cfg.maxMessage)}
+	}
+	return nil
+}
+
+func (e *Endpoint) event(ctx context.Context, pc *peerConn, method string, payload []byte) (retry bool, err error) {
+	pc.active.Add(1)
+	defer pc.active.Add(-1)
+	s, err := pc.qc.OpenUniStreamSync(ctx)
+	if err != nil {
+		return e.openFailed(ctx, pc, err)
+	}
+	dl, _ := ctx.Deadline()
+	_ = s.SetWriteDeadline(dl)
+	stop := context.AfterFunc(ctx, func() { s.CancelWrite(streamCancelled) })
+	defer stop()
+	buf := getFrame()
+	defer putFrame(buf)
+	*buf, _ = wire.AppendRPCRequest((*buf)[:0], method, payload)
+	if _, err := s.Write(*buf); err != nil {
+		s.CancelWrite(streamCancelled)
+		return false, e.streamErr(ctx, pc, err, "event")
+	}
+	if err := s.Close(); err != nil {
+		return false, e.streamErr(ctx, pc, err, "event")
+	}
+	return false, nil
+}
+
+// openFailed maps a failure to open a stream; a dead connection is worth one more try since
+// nothing was sent.
+func (e *Endpoint) openFailed(ctx context.Context, pc *peerConn, err error) (bool, error) {
+	if ctx.Err() != nil {
+		return false, ctxError(ctx, "open stream")
+	}
+	if pc.qc.Context().Err() != nil {
+		return true, closedErr("connection closed", err)
+	}
+	return false, closedErr("open stream", err)
+}
+
+// call performs one request on pc. retry reports a failure caught on a connection that was
+// closed as a duplicate (or was already dead before anything was sent).
+func (e *Endpoint) call(ctx context.Context, pc *peerConn, method string, payload []byte) (resp []byte, retry bool, err error) {
+	pc.active.Add(1)
+	defer pc.active.Add(-1)
+	s, err := pc.qc.OpenStreamSync(ctx)
+	if err != nil {
+		retry, err := e.openFailed(ctx, pc, err)
+		return nil, retry, err
+	}
+	dl, _ := ctx.Deadline()
+	_ = s.SetDeadline(dl)
+	stop := context.AfterFunc(ctx, func() {
+		s.CancelWrite(streamCancelled)
+		s.CancelRead(streamCancelled)
+	})
+	defer stop()
+
+	buf := getFrame()
+	*buf, _ = wire.AppendRPCRequest((*buf)[:0], method, payload)
+	_, werr := s.Write(*buf)
+	putFrame(buf)
+	if werr == nil {
+		werr = s.Close()
+	}
+	if werr != nil {
+		// A responder that refuses the request stops our sending but still answers: read on.
+		if se, ok := errors.AsType[*quic.StreamError](werr); !ok || !se.Remote {
+			s.CancelRead(streamCancelled)
+			s.CancelWrite(streamCancelled)
+			return nil, isDuplicateClose(werr), e.streamErr(ctx, pc, werr, "write request")
+		}
+	}
+
+	var hdr [wire.RPCLenSize]byte
+	if _, err := io.ReadFull(s, hdr[:]); err != nil {
+		s.CancelRead(streamCancelled)
+		return nil, isDuplicateClose(err), e.streamErr(ctx, pc, err, "read response")
+	}
+	n, err := wire.ParseRPCLen(hdr[:], wire.RPCResponseBodyMax(e.cfg.maxMessage))
+	if err != nil {
+		s.CancelRead(streamRefused)
+		return nil, false, &ProtocolError{Peer: pc.key, Reason: "bad response length", Err: err}
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(s, body); err != nil {
+		s.CancelRead(streamCancelled)
+		return nil, isDuplicateClose(err), e.streamErr(ctx, pc, err, "read response")
+	}
+	if err := expectEOF(s); err != nil {
+		s.CancelRead(streamRefused)
+		return nil, false, &ProtocolError{Peer: pc.key, Reason: "bytes after the response frame", Err: err}
+	}
+	st, b, err := wire.DecodeRPCResponseBody(body, e.cfg.maxMessage)
+	if err != nil {
+		return nil, false, &ProtocolError{Peer: pc.key, Reason: "malformed response", Err: err}
+	}
+	if st != wire.StatusOK {
+		return nil, false, &Error{Code: Code(st), Message: string(b), Remote: true}
+	}
+	return b, false, nil
+}
+
+// expectEOF checks that the stream ends right after the frame.
+func expectEOF(s interface{ Read([]byte) (int, error) }) error {
+	var one [1]byte
+	n, err := s.Read(one[:])
+	if n == 0 && err == io.EOF {
+		return nil
+	}
+	if n > 0 {
+		return errors.New("trailing bytes")
+	}
+	return err
+}
+
+func isDuplicateClose(err error) bool {
+	ae, ok := errors.AsType[*quic.ApplicationError](err)
+	return ok && ae.ErrorCode == closeDuplicate
+}
+
+// streamErr maps a stream read or write failure to an *Error (or the context's error).
+func (e *Endpoint) streamErr(ctx context.Context, pc *peerConn, err error, op string) error {
+	if ctx.Err() != nil {
+		return ctxError(ctx, op)
+	}
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		// The stream deadline equals the context deadline; it may fire a hair earlier.
+		return &Error{Code: CodeTimeout, Message: op, err: context.DeadlineExceeded}
+	}
+	if pc.qc.Context().Err() != nil {
+		return closedErr("connection closed during "+op, err)
+	}
+	return closedErr(op, err)
+}
+
+// ctxError maps an ended context: a deadline is a CodeTimeout *Error, a cancellation is returned
+// as ctx.Err() wrapped.
+func ctxError(ctx context.Context, op string) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return &Error{Code: CodeTimeout, Message: op, err: context.DeadlineExceeded}
+	}
+	return fmt.Errorf("rpc: %s: %w", op, ctx.Err())
+}

@@ -1,0 +1,138 @@
+package rpc
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/auction-tui/auction-tui/wire"
+)
+
+// Defaults and limits of an Endpoint.
+const (
+	// ALPN is the TLS application protocol: the protocol name and its major version.
+	ALPN = "auction-tui/1"
+	// DefaultRequestTimeout is the deadline of a call whose context has none, and the time a
+	// responder gives a handler and allows for reading a request.
+	DefaultRequestTimeout = 10 * time.Second
+	// DefaultMaxStreamsPerPeer is the number of calls (requests and events) one peer may have
+	// in flight at this endpoint; excess calls are answered with CodeOverloaded.
+	DefaultMaxStreamsPerPeer = 64
+	// DefaultMaxMessageSize is the largest request or response payload, in bytes (1 MiB).
+	DefaultMaxMessageSize = wire.DefaultRPCPayload
+	// MaxMessageSize is the ceiling for WithMaxMessageSize, in bytes (16 MiB).
+	MaxMessageSize = wire.MaxRPCPayload
+	// DefaultMaxPeerBytes is the most request bytes this endpoint buffers for one peer at once
+	// (8 MiB); a request that would exceed it is answered with CodeOverloaded.
+	DefaultMaxPeerBytes = 8 << 20
+	// DefaultKeepAlive is the keep-alive period of every connection.
+	DefaultKeepAlive = 10 * time.Second
+	// MaxKeepAlive is the longest keep-alive period allowed.
+	MaxKeepAlive = 15 * time.Second
+	// DefaultIdleTimeout closes a connection that heard nothing for this long.
+	DefaultIdleTimeout = 30 * time.Second
+	// DefaultDialTimeout bounds one dial attempt (handshake included).
+	DefaultDialTimeout = 10 * time.Second
+	// MaxAddrsPerPeer is the number of addresses the address book keeps per peer (most recent
+	// first).
+	MaxAddrsPerPeer = 8
+	// overloadSlack is the number of QUIC streams a peer may open beyond its handler slots, so
+	// that excess calls get a CodeOverloaded answer instead of waiting for stream credit.
+	overloadSlack = 16
+	// drainGrace is the least time a duplicate connection stays idle before it is closed.
+	drainGrace = 100 * time.Millisecond
+)
+
+// Resolver finds addresses for a peer key the address book does not know, for example through a
+// DHT lookup. It must honour ctx.
+type Resolver func(ctx context.Context, key wire.PeerKey) ([]netip.AddrPort, error)
+
+type config struct {
+	logger         *slog.Logger
+	requestTimeout time.Duration
+	maxStreams     int
+	maxMessage     int
+	maxPeerBytes   int
+	keepAlive      time.Duration
+	idleTimeout    time.Duration
+	dialTimeout    time.Duration
+	resolver       Resolver
+}
+
+func defaultConfig() config {
+	return config{
+		logger:         slog.New(slog.DiscardHandler),
+		requestTimeout: DefaultRequestTimeout,
+		maxStreams:     DefaultMaxStreamsPerPeer,
+		maxMessage:     DefaultMaxMessageSize,
+		maxPeerBytes:   DefaultMaxPeerBytes,
+		keepAlive:      DefaultKeepAlive,
+		idleTimeout:    DefaultIdleTimeout,
+		dialTimeout:    DefaultDialTimeout,
+	}
+}
+
+func (c *config) validate() error {
+	switch {
+	case c.requestTimeout <= 0:
+		return fmt.Errorf("rpc: request timeout %v must be positive", c.requestTimeout)
+	case c.maxStreams < 1:
+		return fmt.Errorf("rpc: max streams per peer %d must be at least 1", c.maxStreams)
+	case c.maxMessage < 0 || c.maxMessage > MaxMessageSize:
+		return fmt.Errorf("rpc: max message size %d not in 0..%d", c.maxMessage, MaxMessageSize)
+	case c.maxPeerBytes < wire.RPCRequestBodyMax(c.maxMessage):
+		return fmt.Errorf("rpc: max peer bytes %d below one maximal request", c.maxPeerBytes)
+	case c.keepAlive <= 0 || c.keepAlive > MaxKeepAlive:
+		return fmt.Errorf("rpc: keep-alive %v not in (0, %v]", c.keepAlive, MaxKeepAlive)
+	case c.idleTimeout <= c.keepAlive:
+		return fmt.Errorf("rpc: idle timeout %v must exceed keep-alive %v", c.idleTimeout, c.keepAlive)
+	case c.dialTimeout <= 0:
+		return fmt.Errorf("rpc: dial timeout %v must be positive", c.dialTimeout)
+	}
+	return nil
+}
+
+// Option configures an Endpoint.
+type Option func(*config)
+
+// WithLogger sets the logger (default: discard). Protocol violations by peers log at Debug level.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) {
+		if l != nil {
+			c.logger = l
+		}
+	}
+}
+
+// WithRequestTimeout sets the deadline of calls whose context has none, how long a handler may
+// run, and how long a responder waits for a request frame (default DefaultRequestTimeout). It
+// must be positive: there is no infinite deadline.
+func WithRequestTimeout(d time.Duration) Option { return func(c *config) { c.requestTimeout = d } }
+
+// WithMaxStreamsPerPeer sets how many calls one peer may have in flight here (default
+// DefaultMaxStreamsPerPeer, at least 1).
+func WithMaxStreamsPerPeer(n int) Option { return func(c *config) { c.maxStreams = n } }
+
+// WithMaxMessageSize sets the largest request or response payload, in bytes (default
+// DefaultMaxMessageSize, at most MaxMessageSize). Both ends of a call should use the same value.
+func WithMaxMessageSize(n int) Option { return func(c *config) { c.maxMessage = n } }
+
+// WithMaxPeerBytes sets the most request bytes buffered for one peer at once (default
+// DefaultMaxPeerBytes; at least one maximal request).
+func WithMaxPeerBytes(n int) Option { return func(c *config) { c.maxPeerBytes = n } }
+
+// WithKeepAlive sets the keep-alive period (default DefaultKeepAlive, at most MaxKeepAlive, and
+// below the idle timeout).
+func WithKeepAlive(d time.Duration) Option { return func(c *config) { c.keepAlive = d } }
+
+// WithIdleTimeout sets the idle timeout of connections (default DefaultIdleTimeout). QUIC uses the
+// smaller of both peers' values.
+func WithIdleTimeout(d time.Duration) Option { return func(c *config) { c.idleTimeout = d } }
+
+// WithDialTimeout bounds one dial attempt, handshake included (default DefaultDialTimeout).
+func WithDialTimeout(d time.Duration) Option { return func(c *config) { c.dialTimeout = d } }
+
+// WithResolver sets the function used to find addresses for a key the address book lacks.
+func WithResolver(r Resolver) Option { return func(c *config) { c.resolver = r } }
