@@ -193,6 +193,8 @@ func validText(field, s string, max int) error {
 	}
 	for i, r := range s {
 		switch {
+		case r >= 0x20 && r < 0x7f:
+			// Printable ASCII: the common case.
 		case unicode.IsControl(r):
 			return bad("control character %U at byte %d", r, i)
 		case r == '\u2028' || r == '\u2029':
@@ -243,7 +245,11 @@ func UnmarshalEntry(b []byte) (Entry, error) {
 		ev := &Open{}
 		ev.Item = r.str("item", MaxItemLen)
 		ev.Price = Amount(r.u64("price"))
-		ev.Currency = r.str("currency", maxCurrencyLen)
+		if cur := r.strBytes("currency", maxCurrencyLen); string(cur) == Currency {
+			ev.Currency = Currency // the common case, without a copy
+		} else {
+			ev.Currency = string(cur)
+		}
 		ev.EndsAt = int64(r.u64("end time"))
 		e.Event = ev
 	case EventBid:
@@ -311,13 +317,6 @@ func (r *reader) u8(field string) byte {
 	return 0
 }
 
-func (r *reader) u16(field string) uint16 {
-	if v := r.bytes(field, 2); v != nil {
-		return binary.BigEndian.Uint16(v)
-	}
-	return 0
-}
-
 func (r *reader) u32(field string) uint32 {
 	if v := r.bytes(field, 4); v != nil {
 		return binary.BigEndian.Uint32(v)
@@ -333,16 +332,25 @@ func (r *reader) u64(field string) uint64 {
 }
 
 // str reads a u16-length-prefixed string, checking the length against max before copying.
-func (r *reader) str(field string, max int) string {
-	n := r.u16(field + " length")
+func (r *reader) str(field string, max int) string { return string(r.strBytes(field, max)) }
+
+// strBytes reads a u16-length-prefixed string, checking the length against max, and returns its
+// bytes aliasing the input.
+func (r *reader) strBytes(field string, max int) []byte {
 	if r.err != nil {
-		return ""
+		return nil
 	}
+	if len(r.b) < 2 {
+		r.fail("truncated %s length: %d bytes left, want 2", field, len(r.b))
+		return nil
+	}
+	n := binary.BigEndian.Uint16(r.b)
+	r.b = r.b[2:]
 	if int(n) > max {
 		r.fail("%s length %d, at most %d allowed", field, n, max)
-		return ""
+		return nil
 	}
-	return string(r.bytes(field, int(n)))
+	return r.bytes(field, int(n))
 }
 
 func (r *reader) signedBid(field string) SignedBid {
