@@ -31,6 +31,28 @@ func DeriveAuctionID(seller PeerKey, openIndex uint64) AuctionID {
 // String returns the id as 32 lowercase hex digits.
 func (id AuctionID) String() string { return hex.EncodeToString(id[:]) }
 
+// Short returns the first 8 hex digits of the id, for display.
+func (id AuctionID) Short() string { return hex.EncodeToString(id[:4]) }
+
+// HasPrefix reports whether prefix (hex digits, upper or lower case) begins the id's String form.
+// An empty prefix matches every id. Commands use it to accept any unique prefix of an id.
+func (id AuctionID) HasPrefix(prefix string) bool {
+	if len(prefix) > 2*AuctionIDSize {
+		return false
+	}
+	full := id.String()
+	for i := 0; i < len(prefix); i++ {
+		c := prefix[i]
+		if c >= 'A' && c <= 'F' {
+			c += 'a' - 'A'
+		}
+		if c != full[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // ParseAuctionID parses an auction id written as exactly 32 hex digits (upper or lower case).
 // Prefix matching is the caller's job; this accepts only a full id. Errors are *DecodeError.
 func ParseAuctionID(s string) (AuctionID, error) {

@@ -59,6 +59,25 @@ func TestDeriveAuctionID(t *testing.T) {
 	}
 }
 
+func TestAuctionIDPrefix(t *testing.T) {
+	id := DeriveAuctionID(PeerKey{3}, 4)
+	s := id.String()
+	if id.Short() != s[:8] {
+		t.Fatalf("Short() = %q, want %q", id.Short(), s[:8])
+	}
+	for _, p := range []string{"", s[:1], s[:6], strings.ToUpper(s[:10]), s} {
+		if !id.HasPrefix(p) {
+			t.Errorf("HasPrefix(%q) = false", p)
+		}
+	}
+	other := s[:5] + string("0123456789abcdef"[(strings.IndexByte("0123456789abcdef", s[5])+1)%16])
+	for _, p := range []string{other, s + "0", "g", "-", s[:3] + " "} {
+		if id.HasPrefix(p) {
+			t.Errorf("HasPrefix(%q) = true", p)
+		}
+	}
+}
+
 func TestParseAuctionIDRejects(t *testing.T) {
 	good := DeriveAuctionID(PeerKey{}, 0).String()
 	for _, in := range []string{"", good[:31], good + "0", good[:30] + "zz", " " + good[:31],
