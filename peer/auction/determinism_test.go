@@ -138,7 +138,7 @@ func TestDeterminism(t *testing.T) {
 	for seed := range uint64(seeds) {
 		rng := rand.New(rand.NewPCG(seed, 0xdecafbad))
 		ref, peers, ok := genMarket(t, rng, 5, steps)
-		checkInvariants(t, ref)
+		checkInvariants(t, ref, true)
 		accepted, rejected := 0, 0
 		for _, o := range ok {
 			for _, a := range o {
@@ -156,7 +156,7 @@ func TestDeterminism(t *testing.T) {
 		for k := range 3 {
 			b := replayRandom(t, rng, peers, ok)
 			if k == 0 {
-				checkInvariants(t, b)
+				checkInvariants(t, b, true)
 			}
 			if got := observe(b, peers); !reflect.DeepEqual(got, want) {
 				t.Fatalf("seed %d: state differs from the reference", seed)
