@@ -2,6 +2,7 @@ package peer
 
 import (
 	"log/slog"
+	"net"
 	"time"
 )
 
@@ -36,6 +37,7 @@ type config struct {
 	bidTimeout  time.Duration
 	lookupEvery time.Duration
 	serveBoot   bool
+	wrapConn    func(net.PacketConn) net.PacketConn
 }
 
 func defaults() config {
@@ -93,3 +95,9 @@ func WithLookupInterval(d time.Duration) Option { return func(c *config) { c.loo
 // WithoutBootstrapServer stops the node from serving as the default bootstrap when it finds
 // DefaultBootstrap free.
 func WithoutBootstrapServer() Option { return func(c *config) { c.serveBoot = false } }
+
+// WithPacketConnWrapper wraps the node's UDP socket before QUIC and the DHT use it. Fault-injection
+// tests use it to delay, drop, reorder or partition real packets. Default: no wrapper.
+func WithPacketConnWrapper(wrap func(net.PacketConn) net.PacketConn) Option {
+	return func(c *config) { c.wrapConn = wrap }
+}
