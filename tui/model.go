@@ -39,9 +39,14 @@ const (
 
 // Model is the TUI: a tea.Model made of one model per pane (auctions, bid stream, peers), the
 // status bar, notifications, help and the forms. Build it with New and run it with
-// tea.NewProgram. A Model holds maps shared between its copies, so use only the value returned by
-// the latest Update, as bubbletea does.
+// tea.NewProgram. Copies of a Model share one state, so use only the value returned by the latest
+// Update, as bubbletea does.
 type Model struct {
+	*model // one shared state: bubbletea boxes the model on every Update, so it stays one word
+}
+
+// model is the state of a Model.
+type model struct {
 	e      Engine
 	keys   KeyMap
 	st     *Styles
@@ -93,7 +98,7 @@ func New(e Engine, opts ...Option) Model {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(c.ctx)
-	m := Model{
+	m := Model{&model{
 		e: e, keys: c.keys, st: c.styles, now: c.clock, log: c.log, ctx: ctx, cancel: cancel,
 		me: e.Key(), name: e.Name(), market: e.Market(),
 		width: c.width, height: c.height,
@@ -102,7 +107,7 @@ func New(e Engine, opts ...Option) Model {
 		help:     help.New(),
 		filter:   newInput("filter: ", MaxFilterInput),
 		openF:    newOpenForm(),
-	}
+	}}
 	m.help.Styles = c.styles.Help
 	m.t = m.now()
 	m.lastResync = m.t
