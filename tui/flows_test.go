@@ -9,7 +9,11 @@ import (
 	"github.com/auction-tui/auction-tui/peer"
 	"github.com/auction-tui/auction-tui/peer/auction"
 	"github.com/auction-tui/auction-tui/wire"
+	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/muesli/termenv"
 )
 
 func TestNavigation(t *testing.T) {
@@ -395,10 +399,14 @@ func TestQuit(t *testing.T) {
 }
 
 func TestEventStreamLifecycle(t *testing.T) {
-	f, m := newFixture(t, 80, 24)
+	f, fixture := newFixture(t, 80, 24)
+	m := New(f, WithClock(fixedClock)) // a fresh model: Init's subscription brings the snapshot
 	m = send(t, m, m.subscribeCmd()())
 	if m.events == nil {
 		t.Fatal("not subscribed")
+	}
+	if len(m.auctions.rows) != len(fixture.auctions.rows) || len(m.peers.list) != 4 {
+		t.Fatalf("after subscribing: %d auctions, %d peers; want the snapshot", len(m.auctions.rows), len(m.peers.list))
 	}
 	// Events already waiting arrive as one batch.
 	_, e1 := bidEvent(pic1, carol, "85")
@@ -541,5 +549,41 @@ func TestFit(t *testing.T) {
 		if got := fit(tc.s, tc.w); got != tc.want {
 			t.Errorf("fit(%q, %d) = %q, want %q", tc.s, tc.w, got, tc.want)
 		}
+	}
+}
+
+func TestCustomKeyMap(t *testing.T) {
+	km := DefaultKeyMap()
+	km.Bid = key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "bid"))
+	f := newFakeEngine(me, "me", fixedClock)
+	f.add(pic1)
+	m := New(f, WithClock(fixedClock), WithKeyMap(km))
+	m = send(t, m, m.snapshotCmd(true)())
+	if m = send(t, m, keys("b")...); m.mode != modeBrowse {
+		t.Fatal("b still bids after rebinding")
+	}
+	if m = send(t, m, keys("x")...); m.mode != modeBid {
+		t.Fatal("x does not bid after rebinding")
+	}
+	if !strings.Contains(m.help.View(m.keys), "x bid") {
+		t.Error("the help does not show the new binding")
+	}
+}
+
+// TestStylesOnlyDecorate checks that colour and emphasis add nothing the plain text lacks: with
+// a true-colour profile, the view with its escape sequences removed is the NO_COLOR view.
+func TestStylesOnlyDecorate(t *testing.T) {
+	_, m := newFixture(t, 80, 24)
+	m = send(t, m, event(closeEvent(pic2)), flushMsg{})
+	m = send(t, m, keys("tab")...)
+	plain := m.View()
+	lipgloss.SetColorProfile(termenv.TrueColor)
+	t.Cleanup(func() { lipgloss.SetColorProfile(termenv.Ascii) })
+	colour := m.View()
+	if colour == plain {
+		t.Fatal("the true-colour view has no styling")
+	}
+	if got := ansi.Strip(colour); got != plain {
+		t.Errorf("styled view differs from the plain one beyond escapes:\n%s\n---\n%s", got, plain)
 	}
 }

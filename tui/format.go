@@ -132,10 +132,6 @@ func rtt(d time.Duration) string {
 	return strconv.FormatInt(int64(d/time.Millisecond), 10) + "ms"
 }
 
-// shortID prints the first 8 hex digits of an auction id, a prefix every command accepts while
-// it is unique.
-func shortID(id wire.AuctionID) string { return id.String()[:8] }
-
 // clock prints a time of day in loc.
 func clock(t time.Time, loc *time.Location) string {
 	if t.IsZero() {

@@ -57,7 +57,7 @@ func (f *bidForm) view(m *Model, width int) string {
 		lines = append(lines, "Bid: the auction is gone")
 	} else {
 		a := &e.a
-		head := "Bid on " + e.item + " (" + shortID(a.ID) + ") · minimum " + usdt(a.MinNextBid())
+		head := "Bid on " + e.item + " (" + a.ID.Short() + ") · minimum " + usdt(a.MinNextBid())
 		if h := a.Highest(); h != nil {
 			head += " · highest " + usdt(h.Amount)
 		}
@@ -175,7 +175,7 @@ func (f *confirmForm) view(m *Model, width int) string {
 	if h := a.Highest(); h != nil {
 		outcome = "it sells to " + m.who(h.BidderName, h.Bidder) + " for " + usdt(h.Amount)
 	}
-	lines := []string{st.Label.Render("Close " + e.item + " (" + shortID(a.ID) + ")?"), outcome}
+	lines := []string{st.Label.Render("Close " + e.item + " (" + a.ID.Short() + ")?"), outcome}
 	switch {
 	case f.pending:
 		lines = append(lines, "closing…")

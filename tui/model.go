@@ -117,7 +117,10 @@ func New(e Engine, opts ...Option) Model {
 
 // Messages the model sends itself.
 type (
-	subscribedMsg   struct{ ch <-chan peer.Event }
+	subscribedMsg struct {
+		ch       <-chan peer.Event
+		snapshot snapshotMsg
+	}
 	eventsMsg       struct{ events []peer.Event }
 	eventsClosedMsg struct{}
 	flushMsg        struct{}
@@ -144,14 +147,19 @@ type (
 	}
 )
 
-// Init subscribes to the engine's events, reads the first snapshot and starts the clock.
+// Init subscribes to the engine's events, then reads the first snapshot, and starts the clock.
 func (m Model) Init() tea.Cmd {
-	return tea.Batch(m.subscribeCmd(), m.snapshotCmd(true), clockTick())
+	return tea.Batch(m.subscribeCmd(), clockTick())
 }
 
+// subscribeCmd subscribes first and reads the snapshot second, so that no change falls between
+// the two: a change made in between shows in both, and the merge keeps the fresher state.
 func (m Model) subscribeCmd() tea.Cmd {
-	e, ctx := m.e, m.ctx
-	return func() tea.Msg { return subscribedMsg{ch: e.Subscribe(ctx)} }
+	e, ctx, snap := m.e, m.ctx, m.snapshotCmd(true)
+	return func() tea.Msg {
+		ch := e.Subscribe(ctx)
+		return subscribedMsg{ch: ch, snapshot: snap().(snapshotMsg)}
+	}
 }
 
 // waitEvents blocks for one event, then takes the events already waiting, up to MaxEventBatch.
@@ -239,12 +247,13 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.KeyMsg:
 		return m.updateKey(msg)
 	case subscribedMsg:
+		m.applySnapshot(msg.snapshot)
 		m.events = msg.ch
 		if m.events == nil {
 			m.eventsDone = true
-			return m, nil
+			return m, m.armFlush()
 		}
-		return m, waitEvents(m.events)
+		return m, tea.Batch(waitEvents(m.events), m.armFlush())
 	case eventsMsg:
 		for i := range msg.events {
 			m.applyEvent(&msg.events[i])
@@ -401,7 +410,7 @@ func (m *Model) applySnapshot(s snapshotMsg) {
 }
 
 func (m *Model) bidResult(r bidResultMsg) {
-	item := shortID(r.id)
+	item := r.id.Short()
 	if e := m.auctions.get(r.id); e != nil {
 		item = e.item
 	}
@@ -446,7 +455,7 @@ func (m *Model) openResult(r openResultMsg) {
 	m.flush()
 	m.auctions.selectID(r.a.ID)
 	m.auctions.scrollTo(m.layout().listRows)
-	m.notes.add(m.t, noteGood, "opened "+clean(r.a.Item)+" ("+shortID(r.a.ID)+") at "+usdt(r.a.Price))
+	m.notes.add(m.t, noteGood, "opened "+clean(r.a.Item)+" ("+r.a.ID.Short()+") at "+usdt(r.a.Price))
 }
 
 func (m *Model) closeResult(r closeResultMsg) {
@@ -460,7 +469,7 @@ func (m *Model) closeResult(r closeResultMsg) {
 			m.confirm.failed = r.err.Error()
 			return
 		}
-		m.notes.add(m.t, noteBad, "close of "+shortID(r.id)+" failed: "+r.err.Error())
+		m.notes.add(m.t, noteBad, "close of "+r.id.Short()+" failed: "+r.err.Error())
 		return
 	}
 	if open {
