@@ -17,7 +17,7 @@
 // node is a Node on a plain UDP socket (ListenBootstrap); StartTestnet runs many nodes on loopback
 // for tests and benchmarks.
 //
-// Lifecycle: New starts the goroutines a Node owns (one reader, one maintenance loop) and Close
+// Lifecycle: New starts the goroutines a Node owns (a reader, a reply checker and a maintenance loop) and Close
 // stops them, waits for them, and saves the routing table to the state file if one was given.
 // Bootstrap joins the network; call it once after New (maintenance retries it while the table is
 // empty). Join starts one more owned goroutine per call, which ends with its context or Close.

@@ -33,6 +33,7 @@ type candidate struct {
 	sent    time.Time
 	timeout time.Duration
 	token   wire.DHTToken
+	p       *pending
 }
 
 // lookupStats describes one lookup, for tests and benchmarks.
@@ -189,7 +190,7 @@ loop:
 				key := c.node.Key
 				r.expect = &key
 			}
-			id, timeout, sent, serr := n.send(r)
+			id, timeout, sent, p, serr := n.sendP(r)
 			if serr != nil {
 				c.state = candFailed
 				if serr == ErrClosed {
@@ -198,7 +199,7 @@ loop:
 				}
 				continue
 			}
-			c.state, c.sent, c.timeout = candInFlight, sent, timeout
+			c.state, c.sent, c.timeout, c.p = candInFlight, sent, timeout, p
 			byReq[id] = c
 			inflight++
 			res.stats.requests++
@@ -269,6 +270,11 @@ loop:
 			now := time.Now()
 			for _, c := range cands {
 				if c.state == candInFlight && !now.Before(c.sent.Add(c.timeout)) {
+					if c.p.arrived.Load() && now.Before(c.sent.Add(2*c.timeout)) {
+						// The reply is here and being checked: grant it one more timeout.
+						c.timeout *= 2
+						continue
+					}
 					c.state = candFailed
 					inflight--
 					res.stats.timeouts++

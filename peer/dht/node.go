@@ -54,6 +54,8 @@ type Node struct {
 	obsNext   int
 	secret    [2][32]byte // current, previous
 	saved     []wire.DHTNode
+	replies   chan inbound
+	bindings  map[wire.PeerKey]netip.AddrPort // verified pairs outside the table, at most MaxBindings
 	store     store
 
 	stats struct {
@@ -71,6 +73,7 @@ type pending struct {
 	done      <-chan struct{} // closed when the waiter is gone
 	timer     *time.Timer     // removes the entry at its hard expiry
 	evict     bool            // a ping-before-evict: a timeout removes the node at once
+	arrived   atomic.Bool     // a datagram with this id arrived and waits to be checked
 }
 
 // response is a reply (or, with rep nil, a hard timeout) delivered to a waiter.
@@ -110,7 +113,7 @@ func New(priv ed25519.PrivateKey, conn PacketConn, opts ...Option) (*Node, error
 		return nil, fmt.Errorf("%w: nil conn", ErrInvalidOption)
 	}
 	n := &Node{cfg: cfg, priv: priv, key: wire.KeyOf(priv), conn: conn, log: cfg.logger,
-		pending: make(map[wire.DHTRequestID]*pending)}
+		pending: make(map[wire.DHTRequestID]*pending), bindings: make(map[wire.PeerKey]netip.AddrPort)}
 	n.id = IDOf(n.key)
 	n.tab = newTable(n.id, cfg.k, time.Now())
 	n.store.init()
@@ -124,8 +127,10 @@ func New(priv ed25519.PrivateKey, conn PacketConn, opts ...Option) (*Node, error
 		n.saved = saved
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
-	n.wg.Add(2)
+	n.replies = make(chan inbound, replyQueue)
+	n.wg.Add(3)
 	go n.readLoop()
+	go n.replyLoop()
 	go n.maintain()
 	return n, nil
 }
@@ -249,6 +254,28 @@ func (n *Node) tokenLocked(addr netip.AddrPort, i int) wire.DHTToken {
 	return t
 }
 
+// boundLocked reports whether key proved, by a signed reply, that it answers from addr: such a
+// reply authenticates the pair once; later replies from addr that echo a fresh random 128-bit
+// request id are accepted without a signature check (an off-path attacker cannot know the id).
+// Pairs are remembered while the node is in the routing table or a replacement cache, and in
+// a small cache of MaxBindings pairs beyond that.
+func (n *Node) boundLocked(key wire.PeerKey, addr netip.AddrPort) bool {
+	if a, ok := n.bindings[key]; ok && a == addr {
+		return true
+	}
+	return n.tab.verified(IDOf(key), addr)
+}
+
+func (n *Node) bindLocked(key wire.PeerKey, addr netip.AddrPort) {
+	if len(n.bindings) >= MaxBindings {
+		for k := range n.bindings { // map order is random: evict an arbitrary pair
+			delete(n.bindings, k)
+			break
+		}
+	}
+	n.bindings[key] = addr
+}
+
 // request is what send needs to know about one request.
 type request struct {
 	req     wire.DHTRequest
@@ -265,6 +292,12 @@ type request struct {
 // send sends r.req with a fresh random id and registers it. It returns the id and the soft
 // timeout chosen.
 func (n *Node) send(r *request) (wire.DHTRequestID, time.Duration, time.Time, error) {
+	id, t, sent, _, err := n.sendP(r)
+	return id, t, sent, err
+}
+
+// sendP is send that also returns the pending entry.
+func (n *Node) sendP(r *request) (wire.DHTRequestID, time.Duration, time.Time, *pending, error) {
 	var id wire.DHTRequestID
 	rand.Read(id[:])
 	r.req.ID = id
@@ -276,7 +309,7 @@ func (n *Node) send(r *request) (wire.DHTRequestID, time.Duration, time.Time, er
 	}
 	b, err := wire.AppendDHTRequest(make([]byte, 0, r.req.EncodedSize()), &r.req)
 	if err != nil {
-		return id, 0, time.Time{}, err
+		return id, 0, time.Time{}, nil, err
 	}
 	p := &pending{addr: r.to, ch: r.ch, done: r.done, evict: r.evict}
 	var eid *ID
@@ -288,7 +321,7 @@ func (n *Node) send(r *request) (wire.DHTRequestID, time.Duration, time.Time, er
 	n.mu.Lock()
 	if n.ctx.Err() != nil {
 		n.mu.Unlock()
-		return id, 0, time.Time{}, ErrClosed
+		return id, 0, time.Time{}, nil, ErrClosed
 	}
 	timeout := r.timeout
 	if timeout == 0 {
@@ -310,9 +343,9 @@ func (n *Node) send(r *request) (wire.DHTRequestID, time.Duration, time.Time, er
 			p.timer.Stop()
 		}
 		n.mu.Unlock()
-		return id, timeout, p.sent, fmt.Errorf("dht: send to %v: %w", r.to, err)
+		return id, timeout, p.sent, nil, fmt.Errorf("dht: send to %v: %w", r.to, err)
 	}
-	return id, timeout, p.sent, nil
+	return id, timeout, p.sent, p, nil
 }
 
 // expire drops a pending request at its hard expiry.
@@ -378,6 +411,29 @@ func (n *Node) roundTrip(ctx context.Context, r *request) (*wire.DHTReply, error
 	}
 }
 
+// inbound is a reply datagram waiting for the reply worker.
+type inbound struct {
+	b    []byte
+	from netip.AddrPort
+}
+
+// replyQueue is the number of replies that may wait for the reply worker.
+const replyQueue = 256
+
+// replyLoop checks and delivers replies until Close. Replies are handled apart from the read
+// loop, so that checking signatures never delays answering requests.
+func (n *Node) replyLoop() {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-n.ctx.Done():
+			return
+		case in := <-n.replies:
+			n.handleReply(in.b, in.from)
+		}
+	}
+}
+
 // readLoop reads datagrams until Close.
 func (n *Node) readLoop() {
 	defer n.wg.Done()
@@ -403,7 +459,20 @@ func (n *Node) readLoop() {
 			continue
 		}
 		if kind == wire.DHTAnswer {
-			n.handleReply(buf[:nb], src)
+			if nb < 2+wire.DHTRequestIDSize {
+				n.stats.dropped.Add(1)
+				continue
+			}
+			n.mu.Lock()
+			if p := n.pending[wire.DHTRequestID(buf[2:2+wire.DHTRequestIDSize])]; p != nil && p.addr == src {
+				p.arrived.Store(true)
+			}
+			n.mu.Unlock()
+			select {
+			case n.replies <- inbound{b: append([]byte(nil), buf[:nb]...), from: src}:
+			default:
+				n.stats.dropped.Add(1) // the reply worker is saturated
+			}
 		} else {
 			n.handleRequest(buf[:nb], src)
 		}
@@ -419,8 +488,9 @@ func (n *Node) handleReply(b []byte, from netip.AddrPort) {
 	n.mu.Lock()
 	p := n.pending[rep.ID]
 	ok := p != nil && p.addr == from && (!p.hasExpect || p.expect == rep.Responder) && rep.Responder != n.key
+	known := ok && p.hasExpect && n.boundLocked(rep.Responder, from)
 	n.mu.Unlock()
-	if !ok || wire.VerifyDHTReply(b, rep) != nil {
+	if !ok || !known && wire.VerifyDHTReply(b, rep) != nil {
 		n.stats.dropped.Add(1)
 		return
 	}
@@ -439,6 +509,9 @@ func (n *Node) handleReply(b []byte, from netip.AddrPort) {
 	n.sampleRTTLocked(rtt)
 	if p.evict {
 		n.tab.pingDone(IDOf(rep.Responder))
+	}
+	if !known {
+		n.bindLocked(rep.Responder, from)
 	}
 	lrs := n.tab.seen(rep.Responder, from, rtt, now, evictPingAge)
 	n.observed[n.obsNext] = rep.Observed

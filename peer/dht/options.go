@@ -32,8 +32,10 @@ const (
 	// DefaultLookupTimeout is the deadline of one lookup (also bounded by its context).
 	DefaultLookupTimeout = 10 * time.Second
 	// MinRequestTimeout and MaxRequestTimeout clamp a request's timeout, which is otherwise
-	// srtt + 4*rttvar of the measured round trips to that node (or to all nodes).
-	MinRequestTimeout, MaxRequestTimeout = 5 * time.Millisecond, time.Second
+	// srtt + 4*rttvar of the measured round trips to that node (or to all nodes). The floor is
+	// well above a loopback round trip (about 0.1 ms): on a loaded host the delay before a
+	// reply is processed, not the wire, dominates, and a too-short timeout only adds requests.
+	MinRequestTimeout, MaxRequestTimeout = 20 * time.Millisecond, time.Second
 	// InitialRequestTimeout is the timeout before any round trip was measured.
 	InitialRequestTimeout = 500 * time.Millisecond
 	// ReplacementCacheSize is the number of spare nodes kept per bucket.
@@ -60,6 +62,9 @@ const (
 	MaxStateNodes = 512
 	// MaxLookupCandidates bounds the nodes one lookup remembers.
 	MaxLookupCandidates = 1024
+	// MaxBindings is the number of verified (key, address) pairs remembered outside the routing
+	// table (see Node).
+	MaxBindings = 64
 	// MaxVerifyPings bounds the pings in flight that check nodes which contacted us.
 	MaxVerifyPings = 32
 )

@@ -321,3 +321,17 @@ func randomIDInBucket(self ID, i int, rnd []byte) ID {
 	id[i/8] = id[i/8]&^mask | (^self[i/8])&mask
 	return id
 }
+
+// verified reports whether id answered from addr before and is still in the table or in a
+// replacement cache.
+func (t *table) verified(id ID, addr netip.AddrPort) bool {
+	b := t.bucketOf(id, false)
+	if b == nil {
+		return false
+	}
+	if i := indexOf(b.nodes, id); i >= 0 && b.nodes[i].addr == addr {
+		return true
+	}
+	i := indexOf(b.repl, id)
+	return i >= 0 && b.repl[i].addr == addr
+}
