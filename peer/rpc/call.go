@@ -162,24 +162,21 @@ func (e *Endpoint) call(ctx context.Context, pc *peerConn, method string, payloa
 		}
 	}
 
-	var hdr [wire.RPCLenSize]byte
-	if _, err := io.ReadFull(s, hdr[:]); err != nil {
-		s.CancelRead(streamCancelled)
-		return nil, isDuplicateClose(err), e.streamErr(ctx, pc, err, "read response")
-	}
-	n, err := wire.ParseRPCLen(hdr[:], wire.RPCResponseBodyMax(e.cfg.maxMessage))
+	body, err := readFrame(s, wire.RPCResponseBodyMax(e.cfg.maxMessage), nil)
 	if err != nil {
-		s.CancelRead(streamRefused)
-		return nil, false, &ProtocolError{Peer: pc.key, Reason: "bad response length", Err: err}
-	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(s, body); err != nil {
+		var tl *frameTooLarge
+		switch {
+		case errors.As(err, &tl):
+			s.CancelRead(streamRefused)
+			return nil, false, &ProtocolError{Peer: pc.key, Reason: "bad response length", Err: tl.err}
+		case errors.Is(err, errTrailing):
+			s.CancelRead(streamRefused)
+			return nil, false, &ProtocolError{Peer: pc.key, Reason: "bytes after the response frame", Err: err}
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return nil, false, &ProtocolError{Peer: pc.key, Reason: "truncated response", Err: err}
+		}
 		s.CancelRead(streamCancelled)
 		return nil, isDuplicateClose(err), e.streamErr(ctx, pc, err, "read response")
-	}
-	if err := expectEOF(s); err != nil {
-		s.CancelRead(streamRefused)
-		return nil, false, &ProtocolError{Peer: pc.key, Reason: "bytes after the response frame", Err: err}
 	}
 	st, b, err := wire.DecodeRPCResponseBody(body, e.cfg.maxMessage)
 	if err != nil {
@@ -189,19 +186,6 @@ func (e *Endpoint) call(ctx context.Context, pc *peerConn, method string, payloa
 		return nil, false, &Error{Code: Code(st), Message: string(b), Remote: true}
 	}
 	return b, false, nil
-}
-
-// expectEOF checks that the stream ends right after the frame.
-func expectEOF(s interface{ Read([]byte) (int, error) }) error {
-	var one [1]byte
-	n, err := s.Read(one[:])
-	if n == 0 && err == io.EOF {
-		return nil
-	}
-	if n > 0 {
-		return errors.New("trailing bytes")
-	}
-	return err
 }
 
 func isDuplicateClose(err error) bool {

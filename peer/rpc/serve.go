@@ -48,32 +48,20 @@ func (e *Endpoint) readRequest(pc *peerConn, s interface {
 	io.Reader
 	CancelRead(quic.StreamErrorCode)
 }) (method string, payload []byte, release func(), fail *readFailure) {
-	var hdr [wire.RPCLenSize]byte
-	if _, err := io.ReadFull(s, hdr[:]); err != nil {
-		s.CancelRead(streamRefused)
-		return "", nil, nil, readFail(err, "incomplete request")
-	}
-	n, err := wire.ParseRPCLen(hdr[:], wire.RPCRequestBodyMax(e.cfg.maxMessage))
+	reserved := 0
+	body, err := readFrame(s, wire.RPCRequestBodyMax(e.cfg.maxMessage), func(n int) bool {
+		if pc.bytes.Add(int64(n)) > int64(e.cfg.maxPeerBytes) {
+			pc.bytes.Add(-int64(n))
+			return false
+		}
+		reserved = n
+		return true
+	})
+	release = func() { pc.bytes.Add(-int64(reserved)) }
 	if err != nil {
-		s.CancelRead(streamRefused)
-		return "", nil, nil, &readFailure{wire.StatusBadRequest, err.Error()}
-	}
-	if pc.bytes.Add(int64(n)) > int64(e.cfg.maxPeerBytes) {
-		pc.bytes.Add(-int64(n))
-		s.CancelRead(streamRefused)
-		return "", nil, nil, &readFailure{wire.StatusOverloaded, "too many request bytes in flight"}
-	}
-	release = func() { pc.bytes.Add(-int64(n)) }
-	body := make([]byte, n)
-	if _, err := io.ReadFull(s, body); err != nil {
 		release()
 		s.CancelRead(streamRefused)
-		return "", nil, nil, readFail(err, "incomplete request")
-	}
-	if err := expectEOF(s); err != nil {
-		release()
-		s.CancelRead(streamRefused)
-		return "", nil, nil, readFail(err, "bytes after the request frame")
+		return "", nil, nil, readFail(err)
 	}
 	method, payload, err = wire.DecodeRPCRequestBody(body, e.cfg.maxMessage)
 	if err != nil {
@@ -85,7 +73,18 @@ func (e *Endpoint) readRequest(pc *peerConn, s interface {
 
 // readFail classifies a read error: a timed-out read gets an answer (the caller may still be
 // listening); a reset stream or a closed connection gets none.
-func readFail(err error, msg string) *readFailure {
+func readFail(err error) *readFailure {
+	var tl *frameTooLarge
+	switch {
+	case errors.As(err, &tl):
+		return &readFailure{wire.StatusBadRequest, tl.Error()}
+	case errors.Is(err, errBudget):
+		return &readFailure{wire.StatusOverloaded, "too many request bytes in flight"}
+	case errors.Is(err, errTrailing):
+		return &readFailure{wire.StatusBadRequest, "bytes after the request frame"}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &readFailure{wire.StatusBadRequest, "incomplete request"}
+	}
 	if _, ok := errors.AsType[*quic.StreamError](err); ok {
 		return &readFailure{}
 	}
@@ -95,23 +94,31 @@ func readFail(err error, msg string) *readFailure {
 	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
 		return &readFailure{wire.StatusBadRequest, "request not received in time"}
 	}
-	if err == io.EOF || err == io.ErrUnexpectedEOF || msg == "bytes after the request frame" {
-		return &readFailure{wire.StatusBadRequest, msg}
-	}
 	return &readFailure{}
 }
 
 // serveStream answers one request stream.
 func (e *Endpoint) serveStream(pc *peerConn, s *quic.Stream) {
 	defer func() {
-		<-pc.slots
 		pc.active.Add(-1)
 		e.wg.Done()
 	}()
+	// The handler slot is freed before the answer is written, so that a caller keeping at most
+	// maxStreams calls in flight never sees CodeOverloaded; the stream itself stays bounded by
+	// QUIC's MaxIncomingStreams until both sides end.
+	slotHeld := true
+	freeSlot := func() {
+		if slotHeld {
+			slotHeld = false
+			<-pc.slots
+		}
+	}
+	defer freeSlot()
 	deadline := time.Now().Add(e.cfg.requestTimeout)
 	_ = s.SetReadDeadline(deadline)
 	method, payload, release, fail := e.readRequest(pc, s)
 	if fail != nil {
+		freeSlot()
 		if fail.status == 0 {
 			s.CancelWrite(streamCancelled)
 			return
@@ -125,12 +132,14 @@ func (e *Endpoint) serveStream(pc *peerConn, s *quic.Stream) {
 	h := e.handlers[method]
 	e.hmu.RUnlock()
 	if h == nil {
+		freeSlot()
 		e.writeResponse(s, wire.StatusUnknownMethod, []byte(method), deadline)
 		return
 	}
-	ctx, cancel := context.WithDeadline(s.Context(), deadline)
-	status, body := e.runHandler(ctx, h, &Request{Caller: pc.key, Remote: pc.remote, Method: method, Payload: payload})
-	cancel()
+	hctx := &handlerCtx{parent: s.Context(), deadline: deadline}
+	status, body := e.runHandler(hctx, h, &Request{Caller: pc.key, Remote: pc.remote, Method: method, Payload: payload})
+	hctx.release()
+	freeSlot()
 	e.writeResponse(s, status, body, time.Now().Add(e.cfg.requestTimeout))
 }
 
@@ -156,9 +165,9 @@ func (e *Endpoint) serveEvent(pc *peerConn, s *quic.ReceiveStream) {
 		e.cfg.logger.Debug("rpc event for unknown method", "peer", pc.key.Short(), "method", method)
 		return
 	}
-	ctx, cancel := context.WithDeadline(pc.qc.Context(), deadline)
-	status, body := e.runHandler(ctx, h, &Request{Caller: pc.key, Remote: pc.remote, Method: method, Payload: payload})
-	cancel()
+	hctx := &handlerCtx{parent: pc.qc.Context(), deadline: deadline}
+	status, body := e.runHandler(hctx, h, &Request{Caller: pc.key, Remote: pc.remote, Method: method, Payload: payload})
+	hctx.release()
 	if status != wire.StatusOK {
 		e.cfg.logger.Debug("rpc event handler failed", "peer", pc.key.Short(), "method", method, "status", status, "msg", string(body))
 	}
