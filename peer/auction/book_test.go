@@ -640,3 +640,57 @@ func TestChangeKindString(t *testing.T) {
 		}
 	}
 }
+
+// TestApplyLog checks that ApplyLog, which verifies signatures in parallel, gives exactly the
+// results of Apply entry by entry, forged bids included, and refuses a range that does not start
+// where the log stands.
+func TestApplyLog(t *testing.T) {
+	s := newPeer(1)
+	bidders := []*tpeer{newPeer(2), newPeer(3), newPeer(4)}
+	id := wire.DeriveAuctionID(s.key, s.add(t0, &wire.Open{Item: "Pic#1", Price: usdt(1), Currency: wire.Currency}))
+	amount := usdt(1)
+	for i := range 400 {
+		sb := bidders[i%3].bid(id, amount, t0+int64(i))
+		switch i % 37 {
+		case 5:
+			sb.Amount += 7 // forged: the signature no longer verifies
+		case 11:
+			sb.Bidder = bidders[(i+1)%3].key
+		default:
+			amount += 1000
+		}
+		s.add(t0+int64(i), &wire.BidAccepted{Bid: sb})
+	}
+	s.add(t0+500, &wire.Close{Auction: id})
+
+	one := NewBook()
+	var want []Result
+	for i, e := range s.log {
+		ch, err := one.Apply(s.key, uint64(i), e)
+		want = append(want, Result{ch, err})
+	}
+	many := NewBook()
+	// In two ranges, the second not starting at 0.
+	got := append(many.ApplyLog(s.key, 0, s.log[:150]), many.ApplyLog(s.key, 150, s.log[150:])...)
+	if !reflect.DeepEqual(got, want) {
+		for i := range got {
+			if !reflect.DeepEqual(got[i], want[i]) {
+				t.Fatalf("entry %d: ApplyLog %+v, Apply %+v", i, got[i], want[i])
+			}
+		}
+	}
+	forged := 0
+	for _, r := range got {
+		if errors.Is(r.Err, ErrBadBidSignature) {
+			forged++
+		}
+	}
+	if forged != 22 {
+		t.Fatalf("%d forged bids refused, want 22", forged)
+	}
+	sameState(t, stateOf(many, s), stateOf(one, s))
+
+	for _, r := range NewBook().ApplyLog(s.key, 1, s.log[1:3]) {
+		wantRule(t, r.Err, ErrOutOfOrder)
+	}
+}

@@ -155,6 +155,9 @@ func TestDeterminism(t *testing.T) {
 		want := observe(ref, peers)
 		for k := range 3 {
 			b := replayRandom(t, rng, peers, ok)
+			if k == 2 {
+				b = replayByLog(t, rng, peers, ok)
+			}
 			if k == 0 {
 				checkInvariants(t, b, true)
 			}
@@ -163,6 +166,25 @@ func TestDeterminism(t *testing.T) {
 			}
 		}
 	}
+}
+
+// replayByLog applies each log whole with ApplyLog, in a random order of logs, checking that every
+// entry meets the same fate as in the reference.
+func replayByLog(t *testing.T, rng *rand.Rand, peers []*tpeer, ok [][]bool) *Book {
+	b := NewBook()
+	for _, w := range rng.Perm(len(peers)) {
+		p := peers[w]
+		res := b.ApplyLog(p.key, 0, p.log)
+		if len(res) != len(p.log) {
+			t.Fatalf("ApplyLog returned %d results for %d entries", len(res), len(p.log))
+		}
+		for i, r := range res {
+			if (r.Err == nil) != ok[w][i] {
+				t.Fatalf("ApplyLog: entry %d of peer %d: error %v here, accepted=%v in the reference", i, w, r.Err, ok[w][i])
+			}
+		}
+	}
+	return b
 }
 
 // observation is everything queryable in a book.
