@@ -20,7 +20,16 @@ import (
 
 var errBidTooLow = errors.New("bid too low: at least 80.000001 USDt")
 
-var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current views")
+// The -update flag rewrites testdata/*.golden from the current views. teatest's golden package
+// registers a flag of that name already; share it, or register it when absent.
+var _ = func() bool {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite testdata/*.golden from the current views")
+	}
+	return true
+}()
+
+func updating() bool { f := flag.Lookup("update"); return f != nil && f.Value.String() == "true" }
 
 func TestMain(m *testing.M) {
 	// Goldens hold plain text: no colour, no emphasis, exactly what a NO_COLOR terminal shows.
@@ -184,7 +193,7 @@ func checkFrame(t testing.TB, view string, w, h int) {
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name+".golden")
-	if *update {
+	if updating() {
 		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
 			t.Fatal(err)
 		}
