@@ -211,3 +211,72 @@ func observe(b *Book, peers []*tpeer) observation {
 	}
 	return o
 }
+
+// TestConcurrentReaders applies a random market while readers query the book and read every
+// field of their snapshots: under -race this proves that snapshots sharing Bids arrays with the
+// book are never written after they are handed out.
+func TestConcurrentReaders(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	_, peers, _ := genMarket(t, rng, 5, 300)
+	b := NewBook()
+	done := make(chan struct{})
+	errs := make(chan error, 2)
+	for r := range 2 {
+		go func() {
+			var kept [][]Auction
+			for {
+				select {
+				case <-done:
+					errs <- nil
+					return
+				default:
+				}
+				all := b.Auctions()
+				kept = append(kept[max(0, len(kept)-4):], all)
+				for _, snap := range kept {
+					for _, a := range snap {
+						n := len(a.SellerName)
+						for _, bid := range a.Bids {
+							n += len(bid.BidderName) + int(bid.Amount%2)
+						}
+						if a.Winner != nil {
+							n += len(a.Winner.BidderName)
+						}
+						_ = n
+					}
+				}
+				if len(all) > 0 {
+					if _, err := b.Find(all[len(all)-1].ID.String()); err != nil {
+						errs <- err
+						return
+					}
+				}
+				b.Due(time.UnixMilli(t0+100_000), peers[r].key)
+				b.NextDeadline(peers[r].key)
+			}
+		}()
+	}
+	next := make([]int, len(peers))
+	for left := true; left; {
+		left = false
+		for w, p := range peers {
+			if next[w] < len(p.log) {
+				b.Apply(p.key, uint64(next[w]), p.log[next[w]])
+				next[w]++
+				left = true
+			}
+		}
+	}
+	close(done)
+	for range 2 {
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("reader did not stop")
+		}
+	}
+	checkInvariants(t, b, false)
+}

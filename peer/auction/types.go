@@ -32,7 +32,10 @@ type Bid struct {
 	Signed     wire.SignedBid
 }
 
-// Auction is one auction's state. Values returned by the book are copies: safe to keep and read.
+// Auction is one auction's state. Values returned by the book are snapshots: safe to keep and to
+// read from any goroutine while the book goes on changing. To stay cheap, a snapshot's Bids slice
+// shares its backing array with the book (capped at its length, so appending to it copies):
+// never write its elements in place; copy the slice first (slices.Clone) to edit.
 type Auction struct {
 	ID         wire.AuctionID
 	Item       string
