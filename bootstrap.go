@@ -30,11 +30,12 @@ func runBootstrap(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	node, err := dht.ListenBootstrap(ctx, *listen, priv, dht.WithLogger(logger))
+	node, err := dht.ListenBootstrap(*listen, priv, dht.WithLogger(logger))
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *listen, err)
 	}
-	fmt.Fprintf(stdout, "bootstrap node listening on %s\n", node.Addr())
+	addr, _ := node.LocalAddr()
+	fmt.Fprintf(stdout, "bootstrap node listening on %s\n", addr)
 	<-ctx.Done()
 	return node.Close()
 }

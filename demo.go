@@ -72,11 +72,12 @@ type demoMarket struct {
 }
 
 func startDemoMarket(ctx context.Context, dir string, logger *slog.Logger) (*demoMarket, error) {
-	boot, err := dht.ListenBootstrap(ctx, "127.0.0.1:0", demoKey("bootstrap"), dht.WithLogger(logger))
+	boot, err := dht.ListenBootstrap("127.0.0.1:0", demoKey("bootstrap"), dht.WithLogger(logger))
 	if err != nil {
 		return nil, fmt.Errorf("demo bootstrap: %w", err)
 	}
-	m := &demoMarket{boot: boot, bootstrap: boot.Addr().String(), peers: make(map[string]*peer.Node)}
+	addr, _ := boot.LocalAddr()
+	m := &demoMarket{boot: boot, bootstrap: addr.String(), peers: make(map[string]*peer.Node)}
 	for _, name := range demoActors {
 		n, err := peer.New(ctx, peer.WithDataDir(filepath.Join(dir, strings.ReplaceAll(name, "#", ""))),
 			peer.WithName(name), peer.WithBootstrap(m.bootstrap), peer.WithMarket("demo"),

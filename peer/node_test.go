@@ -26,12 +26,13 @@ type market struct {
 func newMarket(t *testing.T) *market {
 	t.Helper()
 	_, priv, _ := ed25519.GenerateKey(nil)
-	b, err := dht.ListenBootstrap(context.Background(), "127.0.0.1:0", priv)
+	b, err := dht.ListenBootstrap("127.0.0.1:0", priv)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	return &market{t: t, boot: b.Addr().String(), dir: t.TempDir()}
+	addr, _ := b.LocalAddr()
+	return &market{t: t, boot: addr.String(), dir: t.TempDir()}
 }
 
 // start starts (or restarts, on the same folder) the peer called name.

@@ -95,7 +95,7 @@ func (n *Node) startDHT(ctx context.Context, boots []string) error {
 	if len(boots) == 0 {
 		boots = []string{DefaultBootstrap}
 		if n.cfg.serveBoot {
-			n.tryServeBootstrap(ctx)
+			n.tryServeBootstrap()
 		}
 	}
 	var addrs []netip.AddrPort
@@ -112,18 +112,23 @@ func (n *Node) startDHT(ctx context.Context, boots []string) error {
 		return fmt.Errorf("start DHT: %w", err)
 	}
 	n.dht = d
-	n.wg.Add(3)
-	go func() { defer n.wg.Done(); d.Join(n.ctx, n.topic, n.advertisedAddrs) }()
-	go func() { defer n.wg.Done(); d.Join(n.ctx, dht.KeyTopic(n.key), n.advertisedAddrs) }()
+	bctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	if err := d.Bootstrap(bctx); err != nil {
+		n.log.Warn("DHT bootstrap failed; retrying in the background", "bootstrap", boots, "err", err)
+	}
+	cancel()
+	d.Join(n.ctx, n.topic, n.advertisedAddrs)
+	d.Join(n.ctx, dht.KeyTopic(n.key), n.advertisedAddrs)
+	n.wg.Add(1)
 	go n.runSwarm()
 	return nil
 }
 
 // tryServeBootstrap binds the default bootstrap address. If it is free this node serves it; if it
 // is taken, another process does and this node uses it.
-func (n *Node) tryServeBootstrap(ctx context.Context) {
+func (n *Node) tryServeBootstrap() {
 	seed := sha256.Sum256(append([]byte("auction-tui/v1/bootstrap-key"), n.priv.Seed()...))
-	b, err := dht.ListenBootstrap(ctx, DefaultBootstrap, ed25519.NewKeyFromSeed(seed[:]), dht.WithLogger(n.log))
+	b, err := dht.ListenBootstrap(DefaultBootstrap, ed25519.NewKeyFromSeed(seed[:]), dht.WithLogger(n.log))
 	if err != nil {
 		n.log.Info("default bootstrap is served elsewhere", "addr", DefaultBootstrap, "err", err)
 		return
@@ -165,6 +170,13 @@ func (n *Node) resolve(ctx context.Context, k wire.PeerKey) ([]netip.AddrPort, e
 func (n *Node) runSwarm() {
 	defer n.wg.Done()
 	for {
+		if n.dht.Size() == 0 {
+			ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
+			if err := n.dht.Bootstrap(ctx); err != nil {
+				n.log.Debug("DHT bootstrap", "err", err)
+			}
+			cancel()
+		}
 		n.lookupMarket()
 		n.mu.Lock()
 		connected := 0
