@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/quic-go/quic-go"
 
@@ -36,17 +37,13 @@ func (e *Endpoint) Request(ctx context.Context, peer wire.PeerKey, method string
 	if err := e.checkCall(method, payload); err != nil {
 		return nil, err
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, e.cfg.requestTimeout)
-		defer cancel()
-	}
+	deadline := e.deadline(ctx)
 	for attempt := 0; ; attempt++ {
-		pc, err := e.getConn(ctx, peer)
+		pc, err := e.getConnBy(ctx, deadline, peer)
 		if err != nil {
 			return nil, err
 		}
-		resp, retry, err := e.call(ctx, pc, method, payload)
+		resp, retry, err := e.call(ctx, deadline, pc, method, payload)
 		if retry && attempt == 0 {
 			e.forget(pc)
 			continue
@@ -63,23 +60,27 @@ func (e *Endpoint) Event(ctx context.Context, peer wire.PeerKey, method string, 
 	if err := e.checkCall(method, payload); err != nil {
 		return err
 	}
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, e.cfg.requestTimeout)
-		defer cancel()
-	}
+	deadline := e.deadline(ctx)
 	for attempt := 0; ; attempt++ {
-		pc, err := e.getConn(ctx, peer)
+		pc, err := e.getConnBy(ctx, deadline, peer)
 		if err != nil {
 			return err
 		}
-		retry, err := e.event(ctx, pc, method, payload)
+		retry, err := e.event(ctx, deadline, pc, method, payload)
 		if retry && attempt == 0 {
 			e.forget(pc)
 			continue
 		}
 		return err
 	}
+}
+
+// deadline returns ctx's deadline, or the default request deadline from now when it has none.
+func (e *Endpoint) deadline(ctx context.Context) time.Time {
+	if dl, ok := ctx.Deadline(); ok {
+		return dl
+	}
+	return time.Now().Add(e.cfg.requestTimeout)
 }
 
 func (e *Endpoint) checkCall(method string, payload []byte) error {
@@ -92,17 +93,23 @@ func (e *Endpoint) checkCall(method string, payload []byte) error {
 	return nil
 }
 
-func (e *Endpoint) event(ctx context.Context, pc *peerConn, method string, payload []byte) (retry bool, err error) {
+func (e *Endpoint) event(ctx context.Context, deadline time.Time, pc *peerConn, method string, payload []byte) (retry bool, err error) {
 	pc.active.Add(1)
 	defer pc.active.Add(-1)
-	s, err := pc.qc.OpenUniStreamSync(ctx)
-	if err != nil {
-		return e.openFailed(ctx, pc, err)
+	s, err := pc.qc.OpenUniStream()
+	if _, ok := errors.AsType[*quic.StreamLimitReachedError](err); ok {
+		dctx, cancel := context.WithDeadline(ctx, deadline)
+		s, err = pc.qc.OpenUniStreamSync(dctx)
+		cancel()
 	}
-	dl, _ := ctx.Deadline()
-	_ = s.SetWriteDeadline(dl)
-	stop := context.AfterFunc(ctx, func() { s.CancelWrite(streamCancelled) })
-	defer stop()
+	if err != nil {
+		return e.openFailed(ctx, deadline, pc, err)
+	}
+	_ = s.SetWriteDeadline(deadline)
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { s.CancelWrite(streamCancelled) })
+		defer stop()
+	}
 	buf := getFrame()
 	defer putFrame(buf)
 	*buf, _ = wire.AppendRPCRequest((*buf)[:0], method, payload)
@@ -118,9 +125,12 @@ func (e *Endpoint) event(ctx context.Context, pc *peerConn, method string, paylo
 
 // openFailed maps a failure to open a stream; a dead connection is worth one more try since
 // nothing was sent.
-func (e *Endpoint) openFailed(ctx context.Context, pc *peerConn, err error) (bool, error) {
+func (e *Endpoint) openFailed(ctx context.Context, deadline time.Time, pc *peerConn, err error) (bool, error) {
 	if ctx.Err() != nil {
 		return false, ctxError(ctx, "open stream")
+	}
+	if !time.Now().Before(deadline) {
+		return false, &Error{Code: CodeTimeout, Message: "open stream", err: context.DeadlineExceeded}
 	}
 	if pc.qc.Context().Err() != nil {
 		return true, closedErr("connection closed", err)
@@ -130,21 +140,29 @@ func (e *Endpoint) openFailed(ctx context.Context, pc *peerConn, err error) (boo
 
 // call performs one request on pc. retry reports a failure caught on a connection that was
 // closed as a duplicate (or was already dead before anything was sent).
-func (e *Endpoint) call(ctx context.Context, pc *peerConn, method string, payload []byte) (resp []byte, retry bool, err error) {
+func (e *Endpoint) call(ctx context.Context, deadline time.Time, pc *peerConn, method string, payload []byte) (resp []byte, retry bool, err error) {
 	pc.active.Add(1)
 	defer pc.active.Add(-1)
-	s, err := pc.qc.OpenStreamSync(ctx)
+	s, err := pc.qc.OpenStream()
+	if _, ok := errors.AsType[*quic.StreamLimitReachedError](err); ok {
+		dctx, cancel := context.WithDeadline(ctx, deadline)
+		s, err = pc.qc.OpenStreamSync(dctx)
+		cancel()
+	}
 	if err != nil {
-		retry, err := e.openFailed(ctx, pc, err)
+		retry, err := e.openFailed(ctx, deadline, pc, err)
 		return nil, retry, err
 	}
-	dl, _ := ctx.Deadline()
-	_ = s.SetDeadline(dl)
-	stop := context.AfterFunc(ctx, func() {
-		s.CancelWrite(streamCancelled)
-		s.CancelRead(streamCancelled)
-	})
-	defer stop()
+	// The deadline is enforced by the stream itself; the context is watched only when it can be
+	// cancelled, which keeps a call with a background context free of timers and registrations.
+	_ = s.SetDeadline(deadline)
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() {
+			s.CancelWrite(streamCancelled)
+			s.CancelRead(streamCancelled)
+		})
+		defer stop()
+	}
 
 	buf := getFrame()
 	*buf, _ = wire.AppendRPCRequest((*buf)[:0], method, payload)

@@ -58,8 +58,14 @@ func (e *Endpoint) Connect(ctx context.Context, peer wire.PeerKey, addr netip.Ad
 	return err
 }
 
-// getConn returns the connection in use to key, dialing it if there is none.
+// getConn returns the connection in use to key, dialing it if there is none; the wait ends with
+// ctx (whose deadline applies, or the default request timeout when it has none).
 func (e *Endpoint) getConn(ctx context.Context, key wire.PeerKey) (*peerConn, error) {
+	return e.getConnBy(ctx, e.deadline(ctx), key)
+}
+
+// getConnBy is getConn with an explicit deadline for the wait.
+func (e *Endpoint) getConnBy(ctx context.Context, deadline time.Time, key wire.PeerKey) (*peerConn, error) {
 	if key == e.key {
 		return nil, ErrSelf
 	}
@@ -80,11 +86,15 @@ func (e *Endpoint) getConn(ctx context.Context, key wire.PeerKey) (*peerConn, er
 		go e.runDial(key, d)
 	}
 	e.mu.Unlock()
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
 	select {
 	case <-d.done:
 		return d.pc, d.err
 	case <-ctx.Done():
 		return nil, ctxError(ctx, "dial")
+	case <-timer.C:
+		return nil, &Error{Code: CodeTimeout, Message: "dial", err: context.DeadlineExceeded}
 	}
 }
 

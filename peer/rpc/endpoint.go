@@ -133,8 +133,8 @@ func Listen(ctx context.Context, addr string, priv ed25519.PrivateKey, opts ...O
 		HandshakeIdleTimeout:       min(5*time.Second, cfg.dialTimeout),
 		MaxIdleTimeout:             cfg.idleTimeout,
 		KeepAlivePeriod:            cfg.keepAlive,
-		MaxIncomingStreams:         int64(cfg.maxStreams + overloadSlack),
-		MaxIncomingUniStreams:      int64(cfg.maxStreams + overloadSlack),
+		MaxIncomingStreams:         int64(streamCredit*cfg.maxStreams + overloadSlack),
+		MaxIncomingUniStreams:      int64(streamCredit*cfg.maxStreams + overloadSlack),
 		MaxStreamReceiveWindow:     uint64(max(wire.RPCRequestBodyMax(cfg.maxMessage)+wire.RPCLenSize, 512<<10)),
 		MaxConnectionReceiveWindow: uint64(max(cfg.maxPeerBytes, 1<<20)),
 		Allow0RTT:                  false, // bids must not be replayable

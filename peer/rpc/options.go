@@ -41,6 +41,10 @@ const (
 	// overloadSlack is the number of QUIC streams a peer may open beyond its handler slots, so
 	// that excess calls get a CodeOverloaded answer instead of waiting for stream credit.
 	overloadSlack = 16
+	// streamCredit multiplies the handler slots to give QUIC's stream limit: a finished stream
+	// only returns its credit once the caller acknowledged the answer, so with credit equal to the
+	// slots a caller keeping every slot busy would stall on stream credit, not on handlers.
+	streamCredit = 4
 	// drainGrace is the least time a duplicate connection stays idle before it is closed.
 	drainGrace = 100 * time.Millisecond
 )
