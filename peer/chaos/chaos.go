@@ -1,0 +1,749 @@
+// Package chaos is a seeded fault-injection harness for the auction-tui engine. It runs a whole
+// market in one process (a bootstrap node and 8 to 32 real peer.Node instances on loopback, each
+// with its own nutsdb data folder) over a faultnet.Network, drives a random bidding workload,
+// injects delay, loss, reordering, duplication, partitions, isolations and crashes (Close, then
+// peer.New again on the same data folder), and checks the market's invariants:
+//
+//   - every closed auction has the same winner on every peer, and that winner is its highest bid;
+//   - no bid is accepted after its auction's close, and every peer holds the same accepted bids
+//     in the same order for every auction;
+//   - no acknowledged operation is lost: every Open, Bid and CloseAuction that returned no error
+//     is visible on every peer, and no bid the seller rejected appears anywhere;
+//   - after a partition or an isolation heals, every peer converges (the same auctions, bids and
+//     closes everywhere) and the time it takes is measured.
+//
+// Everything the harness decides (the number of peers, the link faults, which operation runs
+// when, on which peer, with which amount, when a partition starts and ends, which peer crashes)
+// is a pure function of the seed: a failing seed replays the same workload and fault schedule.
+// Packet timing is not deterministic (see faultnet), so a replay exercises the same scenario,
+// not the same interleaving.
+package chaos
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/auction-tui/auction-tui/peer"
+	"github.com/auction-tui/auction-tui/peer/auction"
+	"github.com/auction-tui/auction-tui/peer/dht"
+	"github.com/auction-tui/auction-tui/peer/faultnet"
+	"github.com/auction-tui/auction-tui/wire"
+)
+
+// Limits and defaults of a run.
+const (
+	// MinPeers and MaxPeers bound the market size a seed picks when Config.Peers is zero.
+	MinPeers = 8
+	MaxPeers = 32
+	// DefaultRounds is the number of workload rounds when Config.Rounds is zero.
+	DefaultRounds = 24
+	// DefaultAntiEntropy is the peers' heads-exchange period when Config.AntiEntropy is zero.
+	DefaultAntiEntropy = 300 * time.Millisecond
+	// DefaultConvergeTimeout bounds each wait for convergence when Config.ConvergeTimeout is zero.
+	DefaultConvergeTimeout = 60 * time.Second
+	// DefaultStartTimeout bounds the wait for the initial full mesh.
+	DefaultStartTimeout = 60 * time.Second
+	// bidTimeout bounds one bid round trip to a seller in the harness.
+	bidTimeout = 2 * time.Second
+	// pollEvery is the resolution of convergence measurements.
+	pollEvery = 10 * time.Millisecond
+)
+
+// ErrNotWrapped reports a run in which no packet went through the fault model: the engine did
+// not route its socket through peer.WithPacketConnWrapper, so no fault was injected.
+var ErrNotWrapped = errors.New("chaos: no packet went through the fault injector; peer.WithPacketConnWrapper is not wired to the socket")
+
+// Config is one chaos run.
+type Config struct {
+	// Seed decides everything the harness chooses.
+	Seed uint64
+	// Dir is the folder holding the peers' data folders. Required.
+	Dir string
+	// Peers is the market size; zero lets the seed pick one in [MinPeers, MaxPeers].
+	Peers int
+	// Rounds is the number of workload rounds; zero means DefaultRounds.
+	Rounds int
+	// AntiEntropy is the peers' heads-exchange period; zero means DefaultAntiEntropy.
+	AntiEntropy time.Duration
+	// ConvergeTimeout bounds each wait for convergence; zero means DefaultConvergeTimeout.
+	ConvergeTimeout time.Duration
+	// NoFaults runs the workload on a perfect network with no partitions or crashes (a baseline).
+	NoFaults bool
+	// Logger receives the engine's and the harness's diagnostics. Default: discard.
+	Logger *slog.Logger
+}
+
+// Heal is one measured convergence: what healed and how long every peer took to agree.
+type Heal struct {
+	Kind     string        // "partition", "isolate", "restart" or "final"
+	Duration time.Duration // from the heal to the first moment every live peer held the same state
+}
+
+// Report is what a run did and found.
+type Report struct {
+	Seed   uint64
+	Peers  int
+	Faults faultnet.Faults // the link faults the seed chose
+
+	Opens, OpensAcked                      int
+	Bids, BidsAcked, BidsRejected, BidsErr int
+	Closes, ClosesAcked                    int
+	Crashes, Partitions, Isolations        int
+
+	Heals []Heal
+	Net   faultnet.Stats
+
+	// Violations lists every broken invariant, one sentence each; empty when the run passed.
+	Violations []string
+}
+
+// slot is one auction the workload tried to open. Choices index slots, never engine state, so
+// that the workload is a function of the seed alone.
+type slot struct {
+	seller  int
+	id      string // empty until the open is acknowledged
+	next    int64  // the next bid amount the workload will try, micro-USDt
+	closing bool   // the workload has asked to close it
+	closed  bool   // a close was acknowledged
+}
+
+type ackBid struct {
+	slot int
+	bid  auction.Bid
+}
+
+type rejBid struct {
+	slot   int
+	amount wire.Amount
+}
+
+// harness is one run's state.
+type harness struct {
+	cfg  Config
+	rng  *rand.Rand
+	log  *slog.Logger
+	net  *faultnet.Network
+	boot *dht.Node
+
+	nodes []*peer.Node // nil while crashed
+	addrs []string
+	names []string
+
+	mu       sync.Mutex // guards the outcome records below, written by concurrent operations
+	slots    []*slot
+	acked    []ackBid
+	rejected []rejBid
+	rep      Report
+}
+
+// Run runs one chaos scenario and reports what it found. An error means the harness itself could
+// not run (a peer did not start, the mesh never formed); broken invariants are in
+// Report.Violations.
+func Run(ctx context.Context, cfg Config) (Report, error) {
+	if cfg.Dir == "" {
+		return Report{}, errors.New("chaos: Config.Dir is required")
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x63686173)) // "chas"
+	if cfg.Peers == 0 {
+		cfg.Peers = MinPeers + rng.IntN(MaxPeers-MinPeers+1)
+	}
+	if cfg.Rounds == 0 {
+		cfg.Rounds = DefaultRounds
+	}
+	if cfg.AntiEntropy == 0 {
+		cfg.AntiEntropy = DefaultAntiEntropy
+	}
+	if cfg.ConvergeTimeout == 0 {
+		cfg.ConvergeTimeout = DefaultConvergeTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &harness{cfg: cfg, rng: rng, log: cfg.Logger, rep: Report{Seed: cfg.Seed, Peers: cfg.Peers}}
+	if !cfg.NoFaults {
+		h.rep.Faults = faultnet.Faults{
+			Delay:        time.Duration(rng.IntN(3)) * time.Millisecond,
+			Jitter:       time.Duration(rng.IntN(4)) * time.Millisecond,
+			Loss:         float64(rng.IntN(8)) / 100,
+			Duplicate:    float64(rng.IntN(4)) / 100,
+			Reorder:      float64(rng.IntN(10)) / 100,
+			ReorderDelay: time.Duration(1+rng.IntN(10)) * time.Millisecond,
+		}
+	}
+	h.net = faultnet.New(cfg.Seed, faultnet.WithLogger(cfg.Logger))
+	defer h.net.Close()
+	defer h.closeAll()
+	if err := h.start(ctx); err != nil {
+		return h.rep, err
+	}
+	if err := h.net.SetDefault(h.rep.Faults); err != nil {
+		return h.rep, err
+	}
+	if err := h.workload(ctx); err != nil {
+		return h.rep, err
+	}
+	if err := h.finish(ctx); err != nil {
+		return h.rep, err
+	}
+	h.rep.Net = h.net.Stats()
+	if !cfg.NoFaults && h.rep.Net.Sent == 0 {
+		return h.rep, ErrNotWrapped
+	}
+	return h.rep, nil
+}
+
+// start starts the bootstrap and the peers, in order, and waits for the full mesh.
+func (h *harness) start(ctx context.Context) error {
+	seed := make([]byte, ed25519.SeedSize)
+	for i := range seed {
+		seed[i] = byte(h.rng.Uint32())
+	}
+	b, err := dht.ListenBootstrap("127.0.0.1:0", ed25519.NewKeyFromSeed(seed), dht.WithLogger(h.log))
+	if err != nil {
+		return fmt.Errorf("chaos: bootstrap: %w", err)
+	}
+	h.boot = b
+	h.nodes = make([]*peer.Node, h.cfg.Peers)
+	h.addrs = make([]string, h.cfg.Peers)
+	h.names = make([]string, h.cfg.Peers)
+	for i := range h.cfg.Peers {
+		h.names[i] = fmt.Sprintf("p%02d", i)
+		h.addrs[i] = "127.0.0.1:0"
+		if err := h.startPeer(ctx, i); err != nil {
+			return err
+		}
+	}
+	return h.waitMesh(ctx, DefaultStartTimeout)
+}
+
+func (h *harness) bootAddr() string {
+	a, _ := h.boot.LocalAddr()
+	return a.String()
+}
+
+// startPeer starts (or restarts, on its data folder and, when free, its old port) peer i.
+func (h *harness) startPeer(ctx context.Context, i int) error {
+	opts := func(listen string) []peer.Option {
+		return []peer.Option{
+			peer.WithDataDir(filepath.Join(h.cfg.Dir, h.names[i])), peer.WithName(h.names[i]),
+			peer.WithListen(listen), peer.WithBootstrap(h.bootAddr()), peer.WithMarket("chaos"),
+			peer.WithAntiEntropy(h.cfg.AntiEntropy), peer.WithLookupInterval(500 * time.Millisecond),
+			peer.WithBidTimeout(bidTimeout), peer.WithLogger(h.log.With("peer", h.names[i])),
+			peer.WithPacketConnWrapper(h.net.Wrap),
+		}
+	}
+	n, err := peer.New(ctx, opts(h.addrs[i])...)
+	if err != nil && h.addrs[i] != "127.0.0.1:0" {
+		n, err = peer.New(ctx, opts("127.0.0.1:0")...) // the old port was taken meanwhile
+	}
+	if err != nil {
+		return fmt.Errorf("chaos: start %s: %w", h.names[i], err)
+	}
+	h.nodes[i] = n
+	h.addrs[i] = n.Addr()
+	return nil
+}
+
+func (h *harness) closeAll() {
+	for i, n := range h.nodes {
+		if n != nil {
+			n.Close()
+			h.nodes[i] = nil
+		}
+	}
+	if h.boot != nil {
+		h.boot.Close()
+	}
+}
+
+// live returns the indexes of the peers running now.
+func (h *harness) live() []int {
+	var out []int
+	for i, n := range h.nodes {
+		if n != nil {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// waitMesh waits until every live peer is connected to every other live peer.
+func (h *harness) waitMesh(ctx context.Context, timeout time.Duration) error {
+	want := len(h.live()) - 1
+	return h.poll(ctx, timeout, func() bool {
+		for _, i := range h.live() {
+			if h.nodes[i].Stats().Connected < want {
+				return false
+			}
+		}
+		return true
+	}, func() string {
+		var b strings.Builder
+		for _, i := range h.live() {
+			fmt.Fprintf(&b, " %s:%d", h.names[i], h.nodes[i].Stats().Connected)
+		}
+		return fmt.Sprintf("mesh never formed (want %d connections each):%s", want, b.String())
+	})
+}
+
+// poll checks cond every pollEvery until it holds or timeout passes.
+func (h *harness) poll(ctx context.Context, timeout time.Duration, cond func() bool, why func() string) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	t := time.NewTicker(pollEvery)
+	defer t.Stop()
+	for !cond() {
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return fmt.Errorf("chaos: seed %d: %s", h.cfg.Seed, why())
+		}
+	}
+	return nil
+}
+
+// fault is an ongoing partition or isolation.
+type fault struct {
+	kind   string
+	groups [][]int // partition groups of peer indexes; isolate: one group of one peer
+	until  int     // the round at whose start it heals
+}
+
+type restart struct {
+	peer  int
+	round int
+}
+
+// workload runs the rounds. Each round may start or heal a fault and crash or restart a peer,
+// then runs a few operations concurrently and waits for them all.
+func (h *harness) workload(ctx context.Context) error {
+	var active *fault
+	var restarts []restart
+	for r := range h.cfg.Rounds {
+		// Heal first, then measure convergence with no operation in flight.
+		if active != nil && r >= active.until {
+			h.net.Heal()
+			kind := active.kind
+			active = nil
+			if err := h.measure(ctx, kind); err != nil {
+				return err
+			}
+		}
+		for len(restarts) > 0 && restarts[0].round <= r {
+			rs := restarts[0]
+			restarts = restarts[1:]
+			if err := h.startPeer(ctx, rs.peer); err != nil {
+				return err
+			}
+			if active != nil {
+				h.apply(active)
+			}
+			if active == nil {
+				if err := h.measure(ctx, "restart"); err != nil {
+					return err
+				}
+			}
+		}
+		var crash = -1
+		if !h.cfg.NoFaults {
+			switch x := h.rng.IntN(100); {
+			case x < 12 && active == nil:
+				active = h.partition(r)
+				h.apply(active)
+				h.rep.Partitions++
+			case x < 20 && active == nil:
+				p := h.rng.IntN(h.cfg.Peers)
+				active = &fault{kind: "isolate", groups: [][]int{{p}}, until: r + 1 + h.rng.IntN(3)}
+				h.apply(active)
+				h.rep.Isolations++
+			case x < 30 && len(h.live()) > 2:
+				crash = h.pickLive(-1)
+				restarts = append(restarts, restart{peer: crash, round: r + 1 + h.rng.IntN(3)})
+				slices.SortStableFunc(restarts, func(a, b restart) int { return a.round - b.round })
+				h.rep.Crashes++
+			}
+		}
+		if err := h.round(ctx, crash); err != nil {
+			return err
+		}
+	}
+	if active != nil {
+		h.net.Heal()
+		if err := h.measure(ctx, active.kind); err != nil {
+			return err
+		}
+	}
+	for _, rs := range restarts {
+		if err := h.startPeer(ctx, rs.peer); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// partition draws a split of all peers into two or three non-empty groups.
+func (h *harness) partition(r int) *fault {
+	k := 2 + h.rng.IntN(2)
+	perm := h.rng.Perm(h.cfg.Peers)
+	groups := make([][]int, k)
+	for i, p := range perm {
+		g := i % k
+		if i >= k {
+			g = h.rng.IntN(k)
+		}
+		groups[g] = append(groups[g], p)
+	}
+	return &fault{kind: "partition", groups: groups, until: r + 1 + h.rng.IntN(4)}
+}
+
+// apply enforces f with the peers' current addresses.
+func (h *harness) apply(f *fault) {
+	addr := func(p int) netip.AddrPort { return netip.MustParseAddrPort(h.addrs[p]) }
+	if f.kind == "isolate" {
+		h.net.Isolate(addr(f.groups[0][0]))
+		return
+	}
+	groups := make([][]netip.AddrPort, len(f.groups))
+	for g, ps := range f.groups {
+		for _, p := range ps {
+			groups[g] = append(groups[g], addr(p))
+		}
+	}
+	h.net.Partition(groups...)
+}
+
+// pickLive draws a live peer other than not. The draw consumes the same randomness whatever the
+// liveness, so the rest of the workload does not shift.
+func (h *harness) pickLive(not int) int {
+	x := h.rng.IntN(h.cfg.Peers)
+	for k := range h.cfg.Peers {
+		p := (x + k) % h.cfg.Peers
+		if p != not && h.nodes[p] != nil {
+			return p
+		}
+	}
+	return -1
+}
+
+// op is one workload operation, decided before the round runs.
+type op struct {
+	kind   int // opOpen, opBid, opClose
+	peer   int
+	slot   int
+	amount int64
+	item   string
+}
+
+const (
+	opOpen = iota
+	opBid
+	opClose
+)
+
+// round draws the round's operations, runs them (and a crash, when crash >= 0) concurrently, and
+// waits for them.
+func (h *harness) round(ctx context.Context, crash int) error {
+	k := 1 + h.rng.IntN(max(2, h.cfg.Peers/2))
+	var ops []op
+	for range k {
+		x := h.rng.IntN(100)
+		var open []int
+		for i, s := range h.slots {
+			if !s.closing {
+				open = append(open, i)
+			}
+		}
+		switch {
+		case x < 25 || len(open) == 0:
+			p := h.pickLive(crash)
+			if p < 0 {
+				continue
+			}
+			price := int64(1+h.rng.IntN(100)) * 1_000_000
+			h.slots = append(h.slots, &slot{seller: p, next: price})
+			ops = append(ops, op{kind: opOpen, peer: p, slot: len(h.slots) - 1, amount: price,
+				item: fmt.Sprintf("item-%d", len(h.slots)-1)})
+		case x < 85:
+			si := open[h.rng.IntN(len(open))]
+			s := h.slots[si]
+			p := h.pickLive(s.seller)
+			amount := s.next
+			s.next += int64(1+h.rng.IntN(5)) * 500_000
+			if p < 0 || p == crash {
+				continue
+			}
+			ops = append(ops, op{kind: opBid, peer: p, slot: si, amount: amount})
+		default:
+			si := open[h.rng.IntN(len(open))]
+			s := h.slots[si]
+			s.closing = true
+			if h.nodes[s.seller] == nil || s.seller == crash {
+				s.closing = false // the seller is down: try again in a later round
+				continue
+			}
+			ops = append(ops, op{kind: opClose, peer: s.seller, slot: si})
+		}
+	}
+	var wg sync.WaitGroup
+	for _, o := range ops {
+		n := h.nodes[o.peer]
+		if n == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); h.do(ctx, n, o) }()
+	}
+	if crash >= 0 {
+		n := h.nodes[crash]
+		h.nodes[crash] = nil
+		wg.Add(1)
+		go func() { defer wg.Done(); n.Close() }()
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+// do runs one operation and records its outcome.
+func (h *harness) do(ctx context.Context, n *peer.Node, o op) {
+	switch o.kind {
+	case opOpen:
+		a, err := n.Open(ctx, o.item, wire.Amount(o.amount), 0)
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.rep.Opens++
+		if err == nil {
+			h.rep.OpensAcked++
+			h.slots[o.slot].id = a.ID.String()
+		}
+	case opBid:
+		h.mu.Lock()
+		id := h.slots[o.slot].id
+		h.mu.Unlock()
+		if id == "" {
+			return // the open has not been acknowledged (yet): nothing to bid on
+		}
+		b, err := n.Bid(ctx, id, wire.Amount(o.amount))
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.rep.Bids++
+		var re *peer.RejectedError
+		switch {
+		case err == nil:
+			h.rep.BidsAcked++
+			h.acked = append(h.acked, ackBid{slot: o.slot, bid: b})
+		case errors.As(err, &re):
+			// Rejected by the seller, or refused locally before it was sent: either way it must
+			// never be accepted. Amounts are unique per slot, so (slot, amount) names the attempt.
+			h.rep.BidsRejected++
+			h.rejected = append(h.rejected, rejBid{slot: o.slot, amount: wire.Amount(o.amount)})
+		default:
+			h.rep.BidsErr++
+		}
+	case opClose:
+		h.mu.Lock()
+		id := h.slots[o.slot].id
+		h.mu.Unlock()
+		if id == "" {
+			h.mu.Lock()
+			h.slots[o.slot].closing = false
+			h.mu.Unlock()
+			return
+		}
+		_, err := n.CloseAuction(ctx, id)
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.rep.Closes++
+		if err == nil {
+			h.rep.ClosesAcked++
+			h.slots[o.slot].closed = true
+		}
+	}
+}
+
+// measure waits until every live peer holds the same state and records how long it took.
+func (h *harness) measure(ctx context.Context, kind string) error {
+	start := time.Now()
+	if err := h.poll(ctx, h.cfg.ConvergeTimeout, h.converged, h.divergence); err != nil {
+		return fmt.Errorf("after %s heal: %w", kind, err)
+	}
+	h.rep.Heals = append(h.rep.Heals, Heal{Kind: kind, Duration: time.Since(start)})
+	return nil
+}
+
+// digest renders everything a peer knows about the auctions, canonically.
+func digest(as []auction.Auction) string {
+	var b strings.Builder
+	sorted := slices.Clone(as)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].ID.String() < sorted[j].ID.String() })
+	for _, a := range sorted {
+		fmt.Fprintf(&b, "%s %s %s %d", a.ID, a.Status, a.Price, a.ClosedAt.UnixMilli())
+		for _, bid := range a.Bids {
+			fmt.Fprintf(&b, " [%d %x %s %d]", bid.Index, bid.Signed.Bidder[:4], bid.Amount, bid.AcceptedAt.UnixMilli())
+		}
+		if a.Winner != nil {
+			fmt.Fprintf(&b, " winner=%d", a.Winner.Index)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func (h *harness) converged() bool {
+	var first string
+	for k, i := range h.live() {
+		d := digest(h.nodes[i].Auctions())
+		if k == 0 {
+			first = d
+		} else if d != first {
+			return false
+		}
+	}
+	return true
+}
+
+func (h *harness) divergence() string {
+	counts := map[string][]string{}
+	for _, i := range h.live() {
+		d := digest(h.nodes[i].Auctions())
+		counts[d] = append(counts[d], h.names[i])
+	}
+	var parts []string
+	for d, names := range counts {
+		parts = append(parts, fmt.Sprintf("%v hold %d auctions (%d bytes of state)", names, strings.Count(d, "\n"), len(d)))
+	}
+	sort.Strings(parts)
+	return "peers never converged: " + strings.Join(parts, "; ")
+}
+
+// finish heals everything, restarts nothing more, waits for convergence and checks invariants.
+func (h *harness) finish(ctx context.Context) error {
+	h.net.Heal()
+	if err := h.measure(ctx, "final"); err != nil {
+		return err
+	}
+	h.check()
+	return nil
+}
+
+func (h *harness) violate(format string, args ...any) {
+	h.rep.Violations = append(h.rep.Violations, fmt.Sprintf(format, args...))
+}
+
+// check verifies the invariants on the converged market.
+func (h *harness) check() {
+	live := h.live()
+	if len(live) != h.cfg.Peers {
+		h.violate("%d of %d peers running at the end", len(live), h.cfg.Peers)
+	}
+	views := make([]map[wire.AuctionID]auction.Auction, len(h.nodes))
+	for _, i := range live {
+		views[i] = make(map[wire.AuctionID]auction.Auction)
+		for _, a := range h.nodes[i].Auctions() {
+			views[i][a.ID] = a
+		}
+	}
+	ref := views[live[0]]
+	// Same winner and same bids everywhere; no bid after the close; the winner is the highest.
+	for id, a := range ref {
+		for _, i := range live[1:] {
+			b, ok := views[i][id]
+			switch {
+			case !ok:
+				h.violate("auction %s missing on %s", id.Short(), h.names[i])
+			case a.Status != b.Status:
+				h.violate("auction %s is %s on %s but %s on %s", id.Short(), a.Status, h.names[live[0]], b.Status, h.names[i])
+			case winnerKey(a) != winnerKey(b):
+				h.violate("auction %s: winner %s on %s but %s on %s", id.Short(), winnerKey(a), h.names[live[0]], winnerKey(b), h.names[i])
+			case bidsKey(a) != bidsKey(b):
+				h.violate("auction %s: accepted bids differ between %s and %s", id.Short(), h.names[live[0]], h.names[i])
+			}
+		}
+		if a.Status == auction.StatusClosed {
+			for _, b := range a.Bids {
+				if b.AcceptedAt.After(a.ClosedAt) {
+					h.violate("auction %s: bid %s accepted at %v, after the close at %v", id.Short(), b.Amount, b.AcceptedAt, a.ClosedAt)
+				}
+			}
+			if hi := a.Highest(); winnerKey(a) != bidKey(hi) {
+				h.violate("auction %s: winner %s is not the highest bid %s", id.Short(), winnerKey(a), bidKey(hi))
+			}
+		}
+		for k := 1; k < len(a.Bids); k++ {
+			if a.Bids[k].Amount <= a.Bids[k-1].Amount {
+				h.violate("auction %s: bid %d (%s) not above the one before (%s)", id.Short(), k, a.Bids[k].Amount, a.Bids[k-1].Amount)
+			}
+		}
+	}
+	// No acknowledged operation lost.
+	for si, s := range h.slots {
+		if s.id == "" {
+			continue
+		}
+		for _, i := range live {
+			a, err := h.nodes[i].Auction(s.id)
+			if err != nil {
+				h.violate("acknowledged open of slot %d (%s) missing on %s: %v", si, s.id[:8], h.names[i], err)
+				continue
+			}
+			if s.closed && a.Status != auction.StatusClosed {
+				h.violate("acknowledged close of %s not seen on %s", s.id[:8], h.names[i])
+			}
+		}
+	}
+	for _, ab := range h.acked {
+		id := h.slots[ab.slot].id
+		for _, i := range live {
+			a, err := h.nodes[i].Auction(id)
+			if err != nil {
+				continue // reported above
+			}
+			if !slices.ContainsFunc(a.Bids, func(b auction.Bid) bool { return b.Signed == ab.bid.Signed }) {
+				h.violate("acknowledged bid %s on %s lost on %s", ab.bid.Amount, id[:8], h.names[i])
+			}
+		}
+	}
+	h.checkRejected(live)
+}
+
+func (h *harness) checkRejected(live []int) {
+	for _, rb := range h.rejected {
+		id := h.slots[rb.slot].id
+		for _, i := range live {
+			a, err := h.nodes[i].Auction(id)
+			if err != nil {
+				continue
+			}
+			if slices.ContainsFunc(a.Bids, func(b auction.Bid) bool { return b.Amount == rb.amount }) {
+				h.violate("rejected bid %s on %s appears on %s", rb.amount, id[:8], h.names[i])
+			}
+		}
+	}
+}
+
+func bidKey(b *auction.Bid) string {
+	if b == nil {
+		return "none"
+	}
+	return fmt.Sprintf("%s@%d", b.Amount, b.Index)
+}
+
+func winnerKey(a auction.Auction) string { return bidKey(a.Winner) }
+
+func bidsKey(a auction.Auction) string {
+	var b strings.Builder
+	for _, bid := range a.Bids {
+		fmt.Fprintf(&b, "%d:%x;", bid.Index, bid.Signed.Sig[:8])
+	}
+	return b.String()
+}

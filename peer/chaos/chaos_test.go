@@ -1,0 +1,119 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// Environment variables of TestChaos.
+//
+//	CHAOS_SEED=n     replay seed n alone (its market size, faults and workload)
+//	CHAOS_SEEDS=k    run seeds 1..k (the full set is CHAOS_SEEDS=1000)
+//	CHAOS_PEERS=n    force the market size (default: the seed picks 8..32; the fast subset uses 8)
+//	CHAOS_ROUNDS=n   workload rounds per seed (default DefaultRounds)
+const (
+	envSeed   = "CHAOS_SEED"
+	envSeeds  = "CHAOS_SEEDS"
+	envPeers  = "CHAOS_PEERS"
+	envRounds = "CHAOS_ROUNDS"
+)
+
+// fastSeeds run by default: small markets, so that the package stays well under a minute with
+// -race on two cores.
+var fastSeeds = []uint64{1, 2, 3}
+
+// convergeBound is the assertion on every measured convergence after a heal: one anti-entropy
+// period plus a round trip is the design target; the slack covers QUIC's loss-recovery backoff
+// (its probe timeout grows while a partition drops everything), redials after an isolation, the
+// race detector and a shared two-core machine. The measured figures are reported by -v.
+const convergeSlack = 5 * time.Second
+
+func envInt(t *testing.T, name string) int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		t.Fatalf("%s=%q: want a non-negative integer", name, v)
+	}
+	return n
+}
+
+func TestChaos(t *testing.T) {
+	seeds := fastSeeds
+	peers := MinPeers
+	if n := envInt(t, envSeeds); n > 0 {
+		seeds = nil
+		for s := range n {
+			seeds = append(seeds, uint64(s+1))
+		}
+		peers = 0 // the seed picks
+	}
+	if os.Getenv(envSeed) != "" {
+		seeds = []uint64{uint64(envInt(t, envSeed))}
+		peers = 0
+	}
+	if n := envInt(t, envPeers); n > 0 {
+		peers = n
+	}
+	rounds := envInt(t, envRounds)
+	if testing.Short() && len(seeds) > 1 {
+		seeds = seeds[:1]
+	}
+
+	var all []time.Duration
+	failed := 0
+	for _, seed := range seeds {
+		ok := t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+			defer cancel()
+			start := time.Now()
+			rep, err := Run(ctx, Config{Seed: seed, Dir: t.TempDir(), Peers: peers, Rounds: rounds})
+			if err != nil {
+				t.Fatalf("%v\nreplay: %s=%d go test ./peer/chaos -run TestChaos", err, envSeed, seed)
+			}
+			for _, v := range rep.Violations {
+				t.Errorf("invariant broken: %s", v)
+			}
+			bound := DefaultAntiEntropy + convergeSlack
+			for _, h := range rep.Heals {
+				all = append(all, h.Duration)
+				if h.Duration > bound {
+					t.Errorf("convergence after %s heal took %v, bound %v", h.Kind, h.Duration, bound)
+				}
+			}
+			if t.Failed() {
+				t.Logf("replay: %s=%d go test ./peer/chaos -run TestChaos", envSeed, seed)
+			}
+			t.Logf("seed %d: %d peers, faults %+v, %v; opens %d/%d, bids %d acked %d rejected %d failed %d, closes %d/%d, crashes %d, partitions %d, isolations %d; heals %v; packets %+v",
+				seed, rep.Peers, rep.Faults, time.Since(start).Round(time.Millisecond), rep.OpensAcked, rep.Opens, rep.Bids, rep.BidsAcked,
+				rep.BidsRejected, rep.BidsErr, rep.ClosesAcked, rep.Closes, rep.Crashes, rep.Partitions, rep.Isolations,
+				heals(rep.Heals), rep.Net)
+		})
+		if !ok {
+			failed++
+			fmt.Fprintf(os.Stderr, "CHAOS_SEED=%d\n", seed)
+		}
+	}
+	if len(all) > 0 {
+		slices.Sort(all)
+		q := func(p float64) time.Duration { return all[min(len(all)-1, int(p*float64(len(all))))] }
+		t.Logf("convergence over %d heals: p50 %v, p90 %v, p99 %v, max %v; %d of %d seeds failed",
+			len(all), q(0.5), q(0.9), q(0.99), all[len(all)-1], failed, len(seeds))
+	}
+}
+
+func heals(hs []Heal) string {
+	s := ""
+	for _, h := range hs {
+		s += fmt.Sprintf("%s:%v ", h.Kind, h.Duration.Round(time.Millisecond))
+	}
+	return s
+}
