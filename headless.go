@@ -177,7 +177,14 @@ func (h *headless) command(ctx context.Context, line string) (obj, bool) {
 		for _, b := range a.Bids {
 			bids = append(bids, bidJSON(&b))
 		}
-		return append(ok(cmd), append(auctionJSON(a), kv{"bids", bids})...), false
+		// The contract's show reply is the auction object with "bids" as the list of bids.
+		fields := auctionJSON(a)
+		for i := range fields {
+			if fields[i].k == "bids" {
+				fields[i].v = bids
+			}
+		}
+		return append(ok(cmd), fields...), false
 	case "peers":
 		if len(args) != 0 {
 			return fail(cmd, "usage: peers"), false
