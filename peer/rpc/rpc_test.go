@@ -646,3 +646,67 @@ func TestDuplicateConnectionDrains(t *testing.T) {
 		return oneConn(small, big.Key(), small.Key()) && oneConn(big, small.Key(), small.Key())
 	})
 }
+
+// TestLimitsUnderBurst checks the per-peer byte budget and a burst beyond QUIC's stream credit:
+// every call ends with an answer or CodeOverloaded, none hangs.
+func TestLimitsUnderBurst(t *testing.T) {
+	t.Run("byte budget", func(t *testing.T) {
+		a, b := pair(t, WithMaxMessageSize(1000), WithMaxPeerBytes(wire.RPCRequestBodyMax(1000)))
+		entered := make(chan struct{})
+		release := make(chan struct{})
+		b.Respond("hold", func(context.Context, *Request) ([]byte, error) {
+			close(entered)
+			<-release
+			return nil, nil
+		})
+		done := make(chan error, 1)
+		go func() { _, err := a.Request(t.Context(), b.Key(), "hold", make([]byte, 1000)); done <- err }()
+		<-entered
+		if _, err := a.Request(t.Context(), b.Key(), "echo", make([]byte, 1000)); !errors.Is(err, ErrOverloaded) {
+			t.Fatalf("second large call: %v, want overloaded", err)
+		}
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Request(t.Context(), b.Key(), "echo", make([]byte, 1000)); err != nil {
+			t.Fatalf("after release: %v", err)
+		}
+	})
+	t.Run("stream credit", func(t *testing.T) {
+		a, b := pair(t, WithMaxStreamsPerPeer(1))
+		release := make(chan struct{})
+		b.Respond("hold", func(ctx context.Context, _ *Request) ([]byte, error) {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return []byte("ok"), nil
+		})
+		const calls = 3 * (streamCredit + overloadSlack) // well beyond the peer's QUIC stream limit
+		errs := make(chan error, calls)
+		var wg sync.WaitGroup
+		for range calls {
+			wg.Go(func() {
+				_, err := a.Request(t.Context(), b.Key(), "hold", nil)
+				errs <- err
+			})
+		}
+		waitFor(t, 5*time.Second, "the burst to be refused or held", func() bool { return len(errs) >= calls-streamCredit-overloadSlack })
+		close(release)
+		wg.Wait()
+		close(errs)
+		ok := 0
+		for err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, ErrOverloaded):
+				t.Fatalf("unexpected error: %v", err)
+			}
+		}
+		if ok == 0 {
+			t.Fatal("no call got through")
+		}
+	})
+}
