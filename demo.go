@@ -59,7 +59,7 @@ func runDemo(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer you.Close()
 	market.play(ctx, logger)
-	return runProgram(ctx, you)
+	return runProgram(ctx, you, logger)
 }
 
 // demoMarket is the embedded market: a bootstrap node and the simulated peers.
@@ -233,8 +233,12 @@ func (m *demoMarket) trade(ctx context.Context, logger *slog.Logger) {
 			if aerr != nil {
 				continue
 			}
-			step := wire.Amount((1 + rng.IntN(5)) * wire.MicroPerUSDt / 2)
-			_, err = n.Bid(ctx, id, a.MinNextBid()-1+step)
+			// Whole or half USDt steps above the highest bid, or the start price or a little more.
+			amount := a.Price + wire.Amount(rng.IntN(3)*wire.MicroPerUSDt/2)
+			if h := a.Highest(); h != nil {
+				amount = h.Amount + wire.Amount((1+rng.IntN(4))*wire.MicroPerUSDt/2)
+			}
+			_, err = n.Bid(ctx, id, amount)
 		case len(mine) > 0:
 			_, err = n.CloseAuction(ctx, mine[rng.IntN(len(mine))])
 		}

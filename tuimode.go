@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"flag"
 	"fmt"
 	"io"
@@ -34,13 +36,17 @@ func runTUI(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer node.Close()
-	return runProgram(ctx, node)
+	return runProgram(ctx, node, logger)
 }
 
+// The engine satisfies the TUI's view of it.
+var _ tui.Engine = (*peer.Node)(nil)
+
 // runProgram runs the dashboard on the terminal until the user quits or ctx ends.
-func runProgram(ctx context.Context, node *peer.Node) error {
-	p := tea.NewProgram(tui.New(node), tea.WithAltScreen(), tea.WithContext(ctx))
-	if _, err := p.Run(); err != nil && ctx.Err() == nil {
+func runProgram(ctx context.Context, node *peer.Node, logger *slog.Logger) error {
+	m := tui.New(node, tui.WithContext(ctx), tui.WithLogger(logger))
+	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx))
+	if _, err := p.Run(); err != nil && ctx.Err() == nil && !errors.Is(err, tea.ErrProgramKilled) {
 		return fmt.Errorf("terminal UI: %w", err)
 	}
 	return nil
