@@ -1,0 +1,187 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/auction-tui/auction-tui/wire"
+	"github.com/nutsdb/nutsdb"
+)
+
+// Import verifies and stores a range of a replica: entries [start, start+len(entries)) of log
+// head.Key, which must end exactly at head.Length (else ErrBadRange). Contract:
+//
+//   - head's signature must verify under head.Key (else *VerifyError) and head.Fork must be 0;
+//   - head.Key must not be the store's own key (ErrOwnLog);
+//   - start <= Len (else ErrGap): ranges extend the stored prefix, they may overlap it, and every
+//     overlapping entry must equal the stored copy byte for byte (else *VerifyError);
+//   - the RFC 6962 root over the stored prefix [0, start) plus entries must equal head.Root
+//     (else *VerifyError);
+//   - when head.Length <= Len, head.Root must equal RootAt(head.Length): otherwise the signer has
+//     signed two inconsistent heads, both are kept as proof, the log is flagged and every later
+//     import of it fails with the *EquivocationError.
+//
+// At most MaxRange entries of at most MaxEntrySize bytes each. On success the new entries and the
+// head are stored atomically and fsynced, and added is the number of new entries. Nothing is
+// stored on any failure.
+func (s *Store) Import(ctx context.Context, head wire.SignedHead, start uint64, entries [][]byte) (added int, err error) {
+	k := head.Key
+	if err := contextErr(ctx); err != nil {
+		return 0, err
+	}
+	if len(entries) > MaxRange {
+		return 0, fmt.Errorf("%w: %d entries (at most %d)", ErrBadRange, len(entries), MaxRange)
+	}
+	for i, e := range entries {
+		if len(e) > MaxEntrySize {
+			return 0, fmt.Errorf("%w: entry %d is %d bytes (at most %d)", ErrTooLarge, start+uint64(i), len(e), MaxEntrySize)
+		}
+	}
+	if k == s.key {
+		return 0, ErrOwnLog
+	}
+	if err := checkHead(head); err != nil {
+		return 0, err
+	}
+	end := start + uint64(len(entries))
+	if end < start || end != head.Length {
+		return 0, fmt.Errorf("%w: range [%d, %d) does not end at the head length %d", ErrBadRange, start, end, head.Length)
+	}
+	if s.isClosed() {
+		return 0, ErrClosed
+	}
+	s.importMu.Lock()
+	defer s.importMu.Unlock()
+	if e := s.flagged(k); e != nil {
+		return 0, e
+	}
+	st := s.state(k)
+	if st == nil {
+		st = newLogState(k)
+	}
+	n := st.head.Length
+	if start > n {
+		return 0, fmt.Errorf("%w: log %s range starts at %d, %d entries held", ErrGap, k.Short(), start, n)
+	}
+	if start < n {
+		stored, err := s.Log(k).Range(start, min(n, end))
+		if err != nil {
+			return 0, err
+		}
+		for i, e := range stored {
+			if !bytes.Equal(e, entries[i]) {
+				return 0, &VerifyError{Key: k, Reason: fmt.Sprintf("entry %d differs from the verified copy", start+uint64(i))}
+			}
+		}
+	}
+	if end <= n {
+		root, err := s.Log(k).RootAt(end)
+		if err != nil {
+			return 0, err
+		}
+		if root != head.Root {
+			return 0, s.equivocate(k, st.head, head)
+		}
+		return 0, nil
+	}
+	rng := cloneRange(st.rng)
+	fresh := entries[n-start:]
+	nodes, err := appendLeaves(rng, fresh)
+	if err != nil {
+		return 0, err
+	}
+	if rootOf(rng) != head.Root {
+		return 0, &VerifyError{Key: k, Reason: fmt.Sprintf("root over %d entries does not match the signed head", end)}
+	}
+	err = s.update(func(tx *nutsdb.Tx) error {
+		for j, e := range fresh {
+			if err := tx.Put(bEntries, entryKey(k, n+uint64(j)), encodeRecord(nodes[j], e), nutsdb.Persistent); err != nil {
+				return err
+			}
+		}
+		if err := tx.Put(bHeads, entryKey(k, head.Length), head.Marshal(), nutsdb.Persistent); err != nil {
+			return err
+		}
+		return tx.Put(bHead, k[:], headRecord(head, n), nutsdb.Persistent)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("storage: import %d entries of %s: %w", len(fresh), k.Short(), err)
+	}
+	s.mu.Lock()
+	s.logs[k] = &logState{key: k, head: head, rng: rng}
+	s.mu.Unlock()
+	return len(fresh), nil
+}
+
+// ObserveHead verifies a head received from gossip against what is stored. need reports that the
+// head is longer than the stored log (entries to fetch). When head.Length <= Len and head.Root
+// differs from RootAt(head.Length), the log equivocates: both heads are kept durably, the log is
+// flagged and ObserveHead returns the *EquivocationError (errors.Is ErrEquivocation). A bad
+// signature is a *VerifyError. Heads of the own log are checked the same way, except that the
+// own log is never flagged: need then means this store lost entries it once signed.
+func (s *Store) ObserveHead(head wire.SignedHead) (need bool, err error) {
+	if err := checkHead(head); err != nil {
+		return false, err
+	}
+	k := head.Key
+	if s.isClosed() {
+		return false, ErrClosed
+	}
+	s.importMu.Lock()
+	defer s.importMu.Unlock()
+	if e := s.flagged(k); e != nil {
+		return false, e
+	}
+	l := s.Log(k)
+	cur := l.Head()
+	if head.Length > cur.Length {
+		return true, nil
+	}
+	root, err := l.RootAt(head.Length)
+	if err != nil {
+		return false, err
+	}
+	if root == head.Root {
+		return false, nil
+	}
+	if k == s.key {
+		return false, &EquivocationError{Key: k, A: cur, B: head}
+	}
+	return false, s.equivocate(k, cur, head)
+}
+
+// checkHead verifies a head's signature and fork.
+func checkHead(h wire.SignedHead) error {
+	if err := h.Verify(); err != nil {
+		return &VerifyError{Key: h.Key, Reason: "head signature does not verify"}
+	}
+	if h.Fork != 0 {
+		return &VerifyError{Key: h.Key, Reason: fmt.Sprintf("fork %d is not supported (only 0)", h.Fork)}
+	}
+	return nil
+}
+
+func (s *Store) flagged(k wire.PeerKey) *EquivocationError {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.equivs[k]
+}
+
+// equivocate stores a and b as proof that log k equivocates, flags it and returns the error.
+// s.importMu must be held.
+func (s *Store) equivocate(k wire.PeerKey, a, b wire.SignedHead) error {
+	e := &EquivocationError{Key: k, A: a, B: b}
+	proof := append(a.Marshal(), b.Marshal()...)
+	if err := s.update(func(tx *nutsdb.Tx) error {
+		return tx.Put(bEquiv, k[:], proof, nutsdb.Persistent)
+	}); err != nil {
+		return fmt.Errorf("storage: store equivocation proof of %s: %w (%w)", k.Short(), err, e)
+	}
+	s.mu.Lock()
+	s.equivs[k] = e
+	s.mu.Unlock()
+	s.log.Warn("storage: log equivocates; kept both heads as proof", "log", k.Short(),
+		"lengthA", a.Length, "lengthB", b.Length)
+	return e
+}
