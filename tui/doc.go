@@ -29,9 +29,11 @@
 //	↑/k ↓/j        select an auction; in the bids pane scroll; in the peers pane select
 //	pgup pgdn      page up and down
 //	enter          show or hide the selected auction's details (esc also hides them)
-//	b              bid on the selected auction: the amount input starts at the minimum valid
-//	               amount and is checked as you type; enter sends, esc cancels; a rejection
-//	               shows the seller's reason and keeps the form open
+//	b              bid on the selected auction: the amount input starts empty, showing the
+//	               minimum valid amount as its placeholder and in the form's title; what you
+//	               type is checked as you type; enter sends (on the empty input it bids the
+//	               minimum shown), esc cancels; a rejection shows the seller's reason and
+//	               keeps the form open
 //	o              open an auction: item, tab, price, tab, optional duration (90s, 5m, 1h30m;
 //	               empty: closed by hand), enter
 //	c              close the selected auction of your own, after y/n confirmation

@@ -101,13 +101,15 @@ func closeMsgFor(a auction.Auction) eventsMsg { return event(closeEvent(a)) }
 func TestBidFlow(t *testing.T) {
 	f, m := newFixture(t, 80, 24)
 	m = send(t, m, keys("b")...)
-	if m.mode != modeBid || m.bidF.input.Value() != "80.000001" || m.bidF.problem != "" {
-		t.Fatalf("bid form: mode %d value %q problem %q; want the minimum, valid", m.mode, m.bidF.input.Value(), m.bidF.problem)
+	if m.mode != modeBid || m.bidF.input.Value() != "" || m.bidF.input.Placeholder != "at least 80.000001" || m.bidF.problem != "" {
+		t.Fatalf("bid form: mode %d value %q placeholder %q problem %q; want empty, the minimum as placeholder, valid",
+			m.mode, m.bidF.input.Value(), m.bidF.input.Placeholder, m.bidF.problem)
 	}
 	for _, tc := range []struct{ typed, problem string }{
 		{"abc", "not an amount"},
 		{"80", "below the minimum 80.000001 USDt"},
 		{"1.1234567", "more than 6 decimals"},
+		{"  ", ""}, // empty: enter would bid the minimum
 		{"90", ""},
 	} {
 		m = send(t, m, keys("ctrl+u", tc.typed)...)
@@ -161,9 +163,55 @@ func TestBidRejectedBySellerShowsReason(t *testing.T) {
 	}
 }
 
+// TestBidTypedAmountIsNotAppended is the regression test for a form that started with the
+// minimum filled in: typing "81" gave "80.00000181".
+func TestBidTypedAmountIsNotAppended(t *testing.T) {
+	f, m := newFixture(t, 80, 24)
+	m = send(t, m, keys("b", "81")...)
+	if got := m.bidF.input.Value(); got != "81" {
+		t.Fatalf("typed 81, the input holds %q", got)
+	}
+	m, cmd := sendCmd(t, m, keys("enter")[0])
+	if cmd == nil {
+		t.Fatal("enter on 81 sent nothing")
+	}
+	if r := cmd().(bidResultMsg); r.err != nil || r.amount != usd("81") {
+		t.Fatalf("sent %s (err %v), want 81", r.amount, r.err)
+	}
+	if got := f.auctions[pic1.ID].Highest(); got.Amount != usd("81") {
+		t.Fatalf("the engine holds %s, want 81", got.Amount)
+	}
+	_ = m
+}
+
+// TestBidEmptyEnterBidsMinimum: enter on the empty input bids the minimum shown at that moment.
+func TestBidEmptyEnterBidsMinimum(t *testing.T) {
+	_, m := newFixture(t, 80, 24)
+	m = send(t, m, keys("b")...)
+	if v := m.View(); !strings.Contains(v, "amount at least 80.000001") || !strings.Contains(v, "enter bids the minimum 80.000001 USDt") {
+		t.Fatalf("the empty form does not show the minimum:\n%s", v)
+	}
+	// A higher bid arrives while the form is open: the placeholder follows it.
+	_, ev := bidEvent(pic1, carol, "85")
+	m = send(t, m, event(ev), flushMsg{})
+	if got := m.bidF.input.Placeholder; got != "at least 85.000001" {
+		t.Errorf("placeholder %q after a higher bid, want the new minimum", got)
+	}
+	m, cmd := sendCmd(t, m, keys("enter")[0])
+	if cmd == nil || !m.bidF.pending {
+		t.Fatal("enter on the empty input sent nothing")
+	}
+	if r := cmd().(bidResultMsg); r.err != nil || r.amount != usd("85.000001") {
+		t.Fatalf("sent %s (err %v), want the minimum 85.000001", r.amount, r.err)
+	}
+}
+
 func TestBidFormTracksNewMinimum(t *testing.T) {
 	_, m := newFixture(t, 80, 24)
-	m = send(t, m, keys("b")...) // 80.000001, valid
+	m = send(t, m, keys("b", "80.5")...) // above 80.000001, valid
+	if m.bidF.problem != "" {
+		t.Fatalf("80.5: problem %q", m.bidF.problem)
+	}
 	_, ev := bidEvent(pic1, carol, "85")
 	m = send(t, m, event(ev), flushMsg{})
 	if !strings.Contains(m.bidF.problem, "below the minimum 85.000001 USDt") {

@@ -20,6 +20,13 @@ func newInput(prompt string, limit int) textinput.Model {
 	return in
 }
 
+// newAmountInput returns the bid form's amount input. It has no display width of its own (it
+// grows with its text, at most wire.MaxAmountTextLen characters, and shows its placeholder
+// whole); the form's box cuts it on narrow screens.
+func newAmountInput() textinput.Model {
+	return newInput("amount ", wire.MaxAmountTextLen)
+}
+
 // amountProblem checks amount text against the minimum and returns the amount, or a reason.
 func amountProblem(s string, min wire.Amount) (wire.Amount, string) {
 	a, err := wire.ParseAmount(strings.TrimSpace(s))
@@ -36,8 +43,10 @@ func amountProblem(s string, min wire.Amount) (wire.Amount, string) {
 	return a, ""
 }
 
-// bidForm is the amount input shown by the bid key. It validates as the user types, against the
-// auction's current minimum, and shows the seller's reason when a bid is rejected.
+// bidForm is the amount input shown by the bid key. The input starts empty, with the auction's
+// current minimum as its placeholder (a prefilled value would have the user's digits appended
+// to it); it validates as the user types, against that minimum, and shows the seller's reason
+// when a bid is rejected. Enter on the empty input bids the minimum shown at that moment.
 type bidForm struct {
 	id      wire.AuctionID
 	input   textinput.Model
@@ -46,7 +55,27 @@ type bidForm struct {
 	pending bool   // a bid is on its way to the seller
 }
 
-func (f *bidForm) validate(min wire.Amount) { _, f.problem = amountProblem(f.input.Value(), min) }
+// validate checks the typed amount against min and shows min as the placeholder. The empty input
+// has no problem: enter on it bids min.
+func (f *bidForm) validate(min wire.Amount) {
+	f.input.Placeholder = "at least " + min.String()
+	if f.empty() {
+		f.problem = ""
+		return
+	}
+	_, f.problem = amountProblem(f.input.Value(), min)
+}
+
+// empty reports whether nothing but spaces was typed.
+func (f *bidForm) empty() bool { return strings.TrimSpace(f.input.Value()) == "" }
+
+// amount returns the amount enter sends: the typed amount, or min when the input is empty.
+func (f *bidForm) amount(min wire.Amount) (wire.Amount, string) {
+	if f.empty() {
+		return min, ""
+	}
+	return amountProblem(f.input.Value(), min)
+}
 
 // view draws the bid form box.
 func (f *bidForm) view(m *Model, width int) string {
@@ -71,6 +100,8 @@ func (f *bidForm) view(m *Model, width int) string {
 		lines = append(lines, st.Error.Render("rejected: "+f.failed))
 	case f.problem != "":
 		lines = append(lines, st.Error.Render(f.problem))
+	case f.empty() && e != nil:
+		lines = append(lines, st.Muted.Render("type an amount, or enter bids the minimum "+usdt(e.a.MinNextBid())))
 	default:
 		lines = append(lines, st.OK.Render("ok"))
 	}

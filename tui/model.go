@@ -598,10 +598,8 @@ func (m Model) startBid() (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	min := e.a.MinNextBid()
-	m.bidF = bidForm{id: e.a.ID, input: newInput("amount ", wire.MaxAmountTextLen)}
-	m.bidF.input.SetValue(min.String())
-	m.bidF.input.CursorEnd()
-	m.bidF.validate(min)
+	m.bidF = bidForm{id: e.a.ID, input: newAmountInput()}
+	m.bidF.validate(min) // empty, with the minimum as the placeholder
 	m.mode = modeBid
 	return m, m.bidF.input.Focus()
 }
@@ -657,7 +655,7 @@ func (m Model) keyBid(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		if m.bidF.pending || e == nil {
 			return m, nil
 		}
-		amount, problem := amountProblem(m.bidF.input.Value(), e.a.MinNextBid())
+		amount, problem := m.bidF.amount(e.a.MinNextBid())
 		m.bidF.problem = problem
 		if problem != "" {
 			return m, nil
@@ -774,7 +772,6 @@ func (m *Model) relayout() {
 	for i := range m.openF.inputs {
 		m.openF.inputs[i].Width = max(min(w, 60)-10, 8)
 	}
-	m.bidF.input.Width = min(w, 24)
 	m.auctions.scrollTo(m.layout().listRows)
 }
 
