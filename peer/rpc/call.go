@@ -32,7 +32,11 @@ func putFrame(b *[]byte) {
 // if there is no connection (address book, then resolver). Without a deadline on ctx the
 // endpoint's request timeout applies. Failures are an *Error (compare with ErrRejected,
 // ErrTimeout and so on), a *KeyMismatchError, ErrNoAddress, a *ProtocolError, or ctx.Err()
-// (wrapped) when ctx is cancelled.
+// (wrapped) when ctx is cancelled. A call caught on a connection that was just closed as a
+// duplicate (see the package doc), or that found its connection dead before sending, is sent once
+// more on a fresh connection; the duplicate is only closed after staying idle for a grace period,
+// so a handler running twice for one call is unlikely but possible: handlers of calls that must
+// not repeat (bids) should deduplicate, as signed bids do.
 func (e *Endpoint) Request(ctx context.Context, peer wire.PeerKey, method string, payload []byte) ([]byte, error) {
 	if err := e.checkCall(method, payload); err != nil {
 		return nil, err

@@ -82,7 +82,7 @@ type peerEvent struct {
 
 // Listen opens an endpoint on the UDP address addr (for example "127.0.0.1:0") with identity
 // priv. It starts accepting connections at once; register handlers with Respond before peers
-// call. Close releases everything.
+// call. ctx bounds only the setup; the endpoint lives until Close, which releases everything.
 func Listen(ctx context.Context, addr string, priv ed25519.PrivateKey, opts ...Option) (*Endpoint, error) {
 	cfg := defaultConfig()
 	for _, o := range opts {

@@ -226,8 +226,8 @@ func TestMisbehavingStreams(t *testing.T) {
 		{"oversized length prefix", []byte{0xff, 0xff, 0xff, 0xff, 1, 'a'}, false, wire.StatusBadRequest},
 		{"truncated frame", []byte{0, 0, 0, 9, 4, 'e'}, true, wire.StatusBadRequest},
 		{"trailing bytes", []byte{0, 0, 0, 5, 4, 'e', 'c', 'h', 'o', 'X'}, true, wire.StatusBadRequest},
-		{"never finishes", []byte{0, 0, 0, 9, 4, 'e'}, false, wire.StatusBadRequest},
-		{"valid frame never closed", []byte{0, 0, 0, 5, 4, 'e', 'c', 'h', 'o'}, false, wire.StatusBadRequest},
+		{"never finishes", []byte{0, 0, 0, 9, 4, 'e'}, false, wire.StatusTimeout},
+		{"valid frame never closed", []byte{0, 0, 0, 5, 4, 'e', 'c', 'h', 'o'}, false, wire.StatusTimeout},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,10 +13,18 @@ import (
 	"github.com/auction-tui/auction-tui/wire"
 )
 
-// refuse answers a request stream with status and msg without reading it.
+// refuse answers a request stream with status and msg without reading it. It never blocks: a
+// peer that grants no flow-control credit for the answer gets its stream reset instead.
 func (e *Endpoint) refuse(s *quic.Stream, status wire.RPCStatus, msg string) {
 	s.CancelRead(streamRefused)
-	e.writeResponse(s, status, []byte(msg), time.Now().Add(e.cfg.requestTimeout))
+	buf := getFrame()
+	defer putFrame(buf)
+	*buf, _ = wire.AppendRPCResponse((*buf)[:0], status, []byte(msg))
+	if err := s.TryWriteAll(*buf); err != nil {
+		s.CancelWrite(streamRefused)
+		return
+	}
+	_ = s.Close()
 }
 
 // writeResponse writes one response frame and closes the send side.
@@ -92,7 +100,7 @@ func readFail(err error) *readFailure {
 		return &readFailure{}
 	}
 	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
-		return &readFailure{wire.StatusBadRequest, "request not received in time"}
+		return &readFailure{wire.StatusTimeout, "request not received in time"}
 	}
 	return &readFailure{}
 }
