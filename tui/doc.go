@@ -16,6 +16,7 @@
 //   - Peers (bottom right): each market peer's name, short key, state ("up", "down", or "BAD"
 //     for a peer that signed two conflicting heads), round trip and log length held.
 //   - Notifications: outbid, you won, sold, closed, your accepted bids and opens, and errors.
+//     Only recent bids and closes are notified one by one (see "Catching up" below).
 //   - Status bar: your name and short key, market, DHT size, peers connected/known, sync
 //     progress, and the time.
 //   - Help: one line of keys; "?" shows them all.
@@ -54,6 +55,19 @@
 // bids. Time-left counters and the peers and stats snapshots refresh every ClockInterval, and
 // the whole auctions snapshot every ResyncInterval as a safety net; an older snapshot never winds
 // an auction back (states only move forward: more bids, open to closed).
+//
+// # Catching up
+//
+// The engine replays the logs it holds before the TUI subscribes, so that history raises no
+// events; but a restarted or late peer then catches up from the others, and every entry it
+// fetches is an event like a live one. A bid or close whose seller wrote it more than
+// NotifyWindow before this screen's clock (Bid.AcceptedAt, Auction.ClosedAt) is such history: it
+// updates the list at once but raises no "outbid", "you won", "sold" or "closed" line of its own
+// and does not flash; one "caught up on older history: you won 1, sold 2, outbid on 1, 4 other
+// auctions closed" line counts them instead, updated in place while it is the newest line. The
+// rule needs no notion of "initial sync" (a peer may catch up at any time, after a partition as
+// well as at start), at the cost of depending on clocks: a seller whose clock runs more than
+// NotifyWindow behind this one has its live events summarised rather than notified.
 //
 // Text from other peers (items, names) is cleaned of control characters and bidirectional
 // overrides before it reaches the terminal. Every state shown with colour is also spelled out in

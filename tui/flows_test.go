@@ -389,6 +389,74 @@ func TestNotifications(t *testing.T) {
 	}
 }
 
+// aged moves an event's bid or close back by d, as history caught up from a peer would be.
+func aged(ev peer.Event, d time.Duration) peer.Event {
+	a := ev.Auction
+	a.Bids = append([]auction.Bid(nil), a.Bids...)
+	if n := len(a.Bids); n > 0 {
+		a.Bids[n-1].AcceptedAt = a.Bids[n-1].AcceptedAt.Add(-d)
+	}
+	if !a.ClosedAt.IsZero() {
+		a.ClosedAt = a.ClosedAt.Add(-d)
+	}
+	ev.Auction = a
+	return ev
+}
+
+// TestCaughtUpHistoryIsSummarised: bids and closes older than NotifyWindow (history a restarted
+// or late peer catches up on) update the list but raise one "caught up" line, updated in place,
+// instead of one notification each, and do not flash.
+func TestCaughtUpHistoryIsSummarised(t *testing.T) {
+	old := NotifyWindow + time.Second
+	_, outbid := bidEvent(pic1, carol, "85")
+	won := closeEvent(mkAuction(bob, 5, "Vase", "5", time.Hour, 0, me, "7"))
+	sold := closeEvent(pic2)
+	other := closeEvent(lamp)
+	_, m := newFixture(t, 80, 24)
+	m = send(t, m, event(aged(outbid, old), aged(won, old), aged(sold, old)), flushMsg{})
+	if n := len(m.notes.list); n != 1 {
+		t.Fatalf("%d notifications, want the one caught-up line: %+v", n, m.notes.list)
+	}
+	if got, want := m.notes.list[0].text, "caught up on older history: you won 1, sold 1, outbid on 1 (see the list)"; got != want {
+		t.Errorf("notification %q, want %q", got, want)
+	}
+	if len(m.auctions.flash) != 0 {
+		t.Errorf("caught-up closes flash: %v", m.auctions.flash)
+	}
+	if a := m.auctions.get(pic1.ID).a; len(a.Bids) != 3 {
+		t.Errorf("Pic#1 has %d bids, want the caught-up bid in the list", len(a.Bids))
+	}
+	// A second caught-up batch updates the same line.
+	m = send(t, m, event(aged(other, old)), flushMsg{})
+	if n, got := len(m.notes.list), m.notes.list[len(m.notes.list)-1].text; n != 1 ||
+		got != "caught up on older history: you won 1, sold 1, outbid on 1, 1 other auctions closed (see the list)" {
+		t.Errorf("%d notifications, last %q; want the one line updated", n, got)
+	}
+	// A live event is notified as usual; older history after it starts a new line.
+	chairClosed := closeEvent(chair)
+	m = send(t, m, event(chairClosed), flushMsg{})
+	if got := m.notes.list[len(m.notes.list)-1].text; got != "closed Chair by alice with no bids" {
+		t.Errorf("live close: notification %q", got)
+	}
+	if _, ok := m.auctions.flash[chair.ID]; !ok {
+		t.Error("a live close does not flash")
+	}
+	desk := closeEvent(mkAuction(bob, 6, "Desk", "5", time.Hour, 0, alice, "6"))
+	m = send(t, m, event(aged(desk, old)), flushMsg{})
+	if n, got := len(m.notes.list), m.notes.list[len(m.notes.list)-1].text; n != 3 ||
+		got != "caught up on older history: 1 other auctions closed (see the list)" {
+		t.Errorf("%d notifications, last %q; want a new caught-up line", n, got)
+	}
+	// Exactly at the window's edge, and ahead of this clock (a seller whose clock runs fast), is live.
+	for _, d := range []time.Duration{NotifyWindow, -time.Hour} {
+		_, m := newFixture(t, 80, 24)
+		m = send(t, m, event(aged(outbid, d)), flushMsg{})
+		if got := m.notes.list[len(m.notes.list)-1].text; !strings.HasPrefix(got, "outbid on Pic#1") {
+			t.Errorf("bid %s old: notification %q, want the outbid line", d, got)
+		}
+	}
+}
+
 func TestFilter(t *testing.T) {
 	_, m := newFixture(t, 80, 24)
 	tests := []struct {

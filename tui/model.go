@@ -81,6 +81,10 @@ type model struct {
 	flushArmed      bool // a flush tick is on its way
 	snapshotPending bool // a snapshot command is running
 	lastResync      time.Time
+
+	// Notifications of bids and closes older than NotifyWindow, counted until the next flush
+	// (pending) and as the newest "caught up" line shows them (shown).
+	caughtPending, caughtShown caughtUp
 }
 
 // New returns the TUI model for e. The model subscribes to e's events when the program starts
@@ -313,6 +317,10 @@ func (m *Model) armFlush() tea.Cmd {
 
 // flush rebuilds the auctions list and re-checks an open bid form against the new minimum.
 func (m *Model) flush() {
+	if !m.caughtPending.zero() {
+		m.caughtShown = m.notes.addCaughtUp(m.t, m.caughtShown, m.caughtPending)
+		m.caughtPending = caughtUp{}
+	}
 	prev := m.auctions.sel
 	m.auctions.rebuild()
 	if m.auctions.sel != prev {
@@ -344,6 +352,10 @@ func (m *Model) applyEvent(ev *peer.Event) {
 			m.noteBid(e, prev)
 		case peer.EventAuctionClosed:
 			if prev == nil || prev.Status != auction.StatusClosed {
+				if !m.recent(a.ClosedAt) {
+					m.countClose(e)
+					break
+				}
 				m.auctions.flash[a.ID] = m.t.Add(FlashDuration)
 				m.noteClose(e)
 			}
@@ -373,8 +385,29 @@ func (m *Model) noteBid(e *entry, prev *auction.Auction) {
 		before = prev.Highest()
 	}
 	if before != nil && before.Bidder == m.me {
+		if !m.recent(top.AcceptedAt) {
+			m.caughtPending.outbid++
+			return
+		}
 		m.notes.add(m.t, noteBad, "outbid on "+e.item+": "+m.who(top.BidderName, top.Bidder)+" bid "+
 			usdt(top.Amount)+" (yours "+usdt(before.Amount)+")")
+	}
+}
+
+// recent reports whether a bid or close written by its seller at t is recent enough (within
+// NotifyWindow of this screen's clock, or ahead of it) to raise its own notification.
+func (m *Model) recent(t time.Time) bool { return m.t.Sub(t) <= NotifyWindow }
+
+// countClose counts a close caught up from history for the "caught up" notification.
+func (m *Model) countClose(e *entry) {
+	a := &e.a
+	switch {
+	case a.Winner != nil && a.Winner.Bidder == m.me:
+		m.caughtPending.won++
+	case a.Seller == m.me && a.Winner != nil:
+		m.caughtPending.sold++
+	default:
+		m.caughtPending.closed++
 	}
 }
 

@@ -23,9 +23,39 @@ const (
 
 // note is one notification line.
 type note struct {
-	at   time.Time
-	kind noteKind
-	text string
+	at      time.Time
+	kind    noteKind
+	text    string
+	summary bool // the "caught up" line, updated in place while it is the newest
+}
+
+// caughtUp counts the notifications not raised one by one because their bid or close is older
+// than NotifyWindow.
+type caughtUp struct{ outbid, won, sold, closed int }
+
+func (c caughtUp) zero() bool { return c == caughtUp{} }
+
+func (c caughtUp) plus(d caughtUp) caughtUp {
+	return caughtUp{c.outbid + d.outbid, c.won + d.won, c.sold + d.sold, c.closed + d.closed}
+}
+
+// text describes the counts, for example "caught up on older history: you won 1, sold 2,
+// outbid on 1, 4 other auctions closed".
+func (c caughtUp) text() string {
+	var parts []string
+	if c.won > 0 {
+		parts = append(parts, "you won "+itoa(c.won))
+	}
+	if c.sold > 0 {
+		parts = append(parts, "sold "+itoa(c.sold))
+	}
+	if c.outbid > 0 {
+		parts = append(parts, "outbid on "+itoa(c.outbid))
+	}
+	if c.closed > 0 {
+		parts = append(parts, itoa(c.closed)+" other auctions closed")
+	}
+	return "caught up on older history: " + strings.Join(parts, ", ") + " (see the list)"
 }
 
 // notes keeps the latest MaxNotifications notifications, oldest first.
@@ -36,6 +66,20 @@ func (n *notes) add(at time.Time, kind noteKind, text string) {
 		n.list = append(n.list[:0], n.list[len(n.list)-MaxNotifications+1:]...)
 	}
 	n.list = append(n.list, note{at: at, kind: kind, text: text})
+}
+
+// addCaughtUp shows the counts c: it adds them to the "caught up" line when that line is the
+// newest notification, and adds such a line otherwise. shown holds the counts the newest
+// "caught up" line reports; it returns the counts the line reports now.
+func (n *notes) addCaughtUp(at time.Time, shown, c caughtUp) caughtUp {
+	if l := len(n.list); l > 0 && n.list[l-1].summary {
+		total := shown.plus(c)
+		n.list[l-1] = note{at: at, kind: noteInfo, text: total.text(), summary: true}
+		return total
+	}
+	n.add(at, noteInfo, c.text())
+	n.list[len(n.list)-1].summary = true
+	return c
 }
 
 // view draws the newest height notifications, newest at the bottom.

@@ -24,6 +24,13 @@ const (
 	// MaxEventBatch is the most engine events delivered to Update in one message: the event
 	// command blocks for one event, then takes whatever else is already waiting, up to this many.
 	MaxEventBatch = 256
+	// NotifyWindow is how recent a bid or a close must be, by the time its seller wrote it
+	// (Bid.AcceptedAt, Auction.ClosedAt) against this screen's clock, to raise its own "outbid",
+	// "you won", "sold" or "closed" notification. Older ones are history caught up from peers
+	// (after a restart or a late join): they update the list and are counted in one "caught up"
+	// notification instead. Clocks of peers further apart than this make live events count as
+	// caught up; they are never lost, only summarised.
+	NotifyWindow = time.Minute
 	// MaxNotifications is how many notifications are kept; older ones are dropped.
 	MaxNotifications = 50
 	// MaxItemInput is the longest item name the open form accepts, in characters.

@@ -15,7 +15,7 @@ import (
 // live event reaches the screen, q quits, and the event subscription's goroutine ends.
 func TestProgramLifecycle(t *testing.T) {
 	f, _ := newFixture(t, 80, 24)
-	tm := teatest.NewTestModel(t, New(f), teatest.WithInitialTermSize(80, 24))
+	tm := teatest.NewTestModel(t, New(f, WithClock(fixedClock)), teatest.WithInitialTermSize(80, 24))
 	waitOutput(t, tm, "Pic#1")
 	_, outbid := bidEvent(pic1, carol, "85")
 	f.events <- outbid
