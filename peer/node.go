@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/auction-tui/auction-tui/peer/auction"
@@ -55,15 +56,18 @@ type Node struct {
 	boot  *dht.Node // the default bootstrap, when this node serves it
 	topic dht.Topic
 
-	mu      sync.Mutex // guards book, applied, known, peers
-	book    *auction.Book
-	applied map[wire.PeerKey]uint64 // entries of each log applied to the book
-	known   map[wire.PeerKey]uint64 // longest signed head seen per log
-	peers   map[wire.PeerKey]*peerState
+	mu       sync.Mutex // guards book, applied, known, peers
+	book     *auction.Book
+	applied  map[wire.PeerKey]uint64 // entries of each log applied to the book
+	known    map[wire.PeerKey]uint64 // longest signed head seen per log
+	peers    map[wire.PeerKey]*peerState
+	fetching map[wire.PeerKey]bool // logs with a fetch running
 
 	seq      chan *seqReq
 	deadline chan struct{} // pokes the auto-closer when own deadlines change
 	events   *bus
+
+	pushesSent atomic.Uint64 // push messages sent, one per peer per committed batch
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -102,6 +106,7 @@ func New(ctx context.Context, opts ...Option) (*Node, error) {
 		applied:  make(map[wire.PeerKey]uint64),
 		known:    make(map[wire.PeerKey]uint64),
 		peers:    make(map[wire.PeerKey]*peerState),
+		fetching: make(map[wire.PeerKey]bool),
 		seq:      make(chan *seqReq, MaxBatch),
 		deadline: make(chan struct{}, 1),
 		events:   newBus(),
@@ -289,20 +294,25 @@ func (n *Node) applyLocked(k wire.PeerKey) {
 			n.log.Error("read log for replay", "log", k.Short(), "from", from, "err", err)
 			return
 		}
+		decoded := make([]wire.Entry, len(entries))
 		for i, b := range entries {
-			idx := from + uint64(i)
-			n.applied[k] = idx + 1
 			e, err := wire.UnmarshalEntry(b)
 			if err != nil {
-				n.log.Warn("undecodable entry ignored", "log", k.Short(), "index", idx, "err", err)
+				// The entry is signed into the log, so it keeps its index; every peer ignores it.
+				n.log.Warn("undecodable entry ignored", "log", k.Short(), "index", from+uint64(i), "err", err)
 				continue
 			}
-			ch, err := n.book.Apply(k, idx, e)
-			if err != nil {
-				n.log.Warn("entry breaks a rule; ignored by every peer", "log", k.Short(), "index", idx, "err", err)
+			decoded[i] = e
+		}
+		n.applied[k] = to
+		for i, res := range n.book.ApplyLog(k, from, decoded) {
+			if res.Err != nil {
+				if decoded[i].Event != nil {
+					n.log.Warn("entry breaks a rule; ignored by every peer", "log", k.Short(), "index", from+uint64(i), "err", res.Err)
+				}
 				continue
 			}
-			n.emitChange(ch)
+			n.emitChange(res.Change)
 		}
 	}
 }

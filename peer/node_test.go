@@ -17,13 +17,13 @@ import (
 // market is an in-process test market: a bootstrap DHT node and peers on loopback, each with its
 // own data folder on disk.
 type market struct {
-	t     *testing.T
+	t     testing.TB
 	boot  string
 	dir   string
 	nodes []*Node
 }
 
-func newMarket(t *testing.T) *market {
+func newMarket(t testing.TB) *market {
 	t.Helper()
 	_, priv, _ := ed25519.GenerateKey(nil)
 	b, err := dht.ListenBootstrap("127.0.0.1:0", priv)
@@ -51,7 +51,7 @@ func (m *market) start(name string, opts ...Option) *Node {
 }
 
 // eventually polls cond on engine events (or every 50 ms) until it holds, failing after 20 s.
-func eventually(t *testing.T, n *Node, what string, cond func() bool) {
+func eventually(t testing.TB, n *Node, what string, cond func() bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -81,7 +81,7 @@ func findItem(n *Node, item string) (auction.Auction, bool) {
 	return auction.Auction{}, false
 }
 
-func amt(t *testing.T, s string) wire.Amount {
+func amt(t testing.TB, s string) wire.Amount {
 	t.Helper()
 	a, err := wire.ParseAmount(s)
 	if err != nil {

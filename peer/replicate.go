@@ -38,6 +38,7 @@ func (n *Node) push(r wire.Range) {
 		}
 	}
 	n.mu.Unlock()
+	n.pushesSent.Add(uint64(len(targets)))
 	for _, k := range targets {
 		n.wg.Add(1)
 		go func() {
@@ -72,16 +73,17 @@ func (n *Node) importRange(ctx context.Context, from wire.PeerKey, r wire.Range)
 	switch {
 	case err == nil:
 	case errors.Is(err, storage.ErrGap):
-		n.wg.Add(1)
-		go func() {
-			defer n.wg.Done()
-			n.fetchLog(n.ctx, from, k, r.Head.Length)
-		}()
+		n.startFetch(from, k)
 		return
 	default:
 		n.importFailed(from, k, err)
 		return
 	}
+	n.afterImport(k)
+}
+
+// afterImport replays what an import added to log k into the book and reports sync progress.
+func (n *Node) afterImport(k wire.PeerKey) {
 	n.mu.Lock()
 	n.applyLocked(k)
 	n.ensurePeerLocked(k)
@@ -166,15 +168,40 @@ func (n *Node) reconcile(ctx context.Context, p wire.PeerKey, heads []wire.Signe
 		}
 		n.noteHead(h)
 		if need {
-			n.fetchLog(ctx, p, h.Key, h.Length)
+			n.startFetch(p, h.Key)
 		}
 	}
 }
 
-// fetchLog fetches log k from peer p until this node holds want entries or p has no more.
-func (n *Node) fetchLog(ctx context.Context, p, k wire.PeerKey, want uint64) {
+// startFetch fetches log k from peer p in the background unless a fetch of k is running already:
+// that one chases the newest head known, so pushes that arrive ahead of a gap never start a storm
+// of fetches.
+func (n *Node) startFetch(p, k wire.PeerKey) {
+	n.mu.Lock()
+	if n.fetching[k] {
+		n.mu.Unlock()
+		return
+	}
+	n.fetching[k] = true
+	n.mu.Unlock()
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.fetchLog(n.ctx, p, k)
+		n.mu.Lock()
+		delete(n.fetching, k)
+		n.mu.Unlock()
+	}()
+}
+
+// fetchLog fetches log k from peer p until this node holds every entry of the newest head known
+// or p has no more.
+func (n *Node) fetchLog(ctx context.Context, p, k wire.PeerKey) {
 	for {
 		have := n.store.Log(k).Len()
+		n.mu.Lock()
+		want := n.known[k]
+		n.mu.Unlock()
 		if have >= want {
 			return
 		}
@@ -190,11 +217,14 @@ func (n *Node) fetchLog(ctx context.Context, p, k wire.PeerKey, want uint64) {
 			n.log.Warn("bad fetch reply", "peer", p.Short(), "log", k.Short(), "err", err)
 			return
 		}
-		before := n.store.Log(k).Len()
-		n.importRange(ctx, p, r)
-		if n.store.Log(k).Len() <= before {
-			return // rejected or equivocation: importRange reported it
+		n.noteHead(r.Head)
+		if _, err := n.store.Import(ctx, r.Head, r.Start, r.Entries); err != nil {
+			if !errors.Is(err, storage.ErrGap) {
+				n.importFailed(p, k, err)
+			}
+			return
 		}
+		n.afterImport(k)
 	}
 }
 

@@ -296,30 +296,28 @@ func (n *Node) Bid(ctx context.Context, id string, amount wire.Amount) (auction.
 		}
 		return auction.Bid{}, fmt.Errorf("%w: %w", ErrSellerUnreachable, err)
 	}
-	rng, err := wire.UnmarshalRange(reply)
+	rc, err := wire.UnmarshalBidReceipt(reply)
 	if err != nil {
 		return auction.Bid{}, fmt.Errorf("seller's reply: %w", err)
 	}
-	if rng.Head.Key != a.Seller {
-		return auction.Bid{}, fmt.Errorf("seller's reply is for another log %s", rng.Head.Key.Short())
+	if rc.Head.Key != a.Seller || rc.Head.Verify() != nil {
+		return auction.Bid{}, fmt.Errorf("seller's receipt is not signed by the seller")
 	}
-	n.importRange(ctx, a.Seller, rng)
+	// The entry itself arrives by push (or fetch) and is verified then; the receipt's signed head
+	// tells the sync logic that it exists.
+	if need, err := n.store.ObserveHead(rc.Head); err != nil {
+		n.importFailed(a.Seller, a.Seller, err)
+	} else if need {
+		n.noteHead(rc.Head)
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if cur, ok := n.book.Auction(a.ID); ok {
-		for i := len(cur.Bids) - 1; i >= 0; i-- {
-			if cur.Bids[i].Signed == sb {
-				return cur.Bids[i], nil
-			}
-		}
-	}
-	// The seller acknowledged durably but the entry is not applied here yet (a gap being fetched).
 	return auction.Bid{Bidder: n.key, BidderName: n.book.Name(n.key), Amount: amount, Signed: sb,
-		PlacedAt: time.UnixMilli(sb.Time)}, nil
+		PlacedAt: time.UnixMilli(sb.Time).UTC(), Index: rc.Index}, nil
 }
 
-// handleBid is the seller's side of a bid: verify, sequence, append durably, then answer with the
-// committed range that holds the acceptance.
+// handleBid is the seller's side of a bid: verify, sequence, append durably, then answer with a
+// receipt: the entry's index and the signed head of the commit that holds it.
 func (n *Node) handleBid(ctx context.Context, req *rpc.Request) ([]byte, error) {
 	sb, err := wire.UnmarshalSignedBid(req.Payload)
 	if err != nil {
@@ -339,7 +337,7 @@ func (n *Node) handleBid(ctx context.Context, req *rpc.Request) ([]byte, error) 
 		}
 		return nil, err
 	}
-	return wire.Range{Head: res.head, Start: res.first, Entries: res.batch}.Marshal(), nil
+	return wire.BidReceipt{Head: res.head, Index: res.index}.Marshal(), nil
 }
 
 // runAutoClose closes this node's timed auctions at their deadlines.

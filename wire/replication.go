@@ -324,3 +324,41 @@ func UnmarshalFetchRequest(b []byte) (FetchRequest, error) {
 	}
 	return f, nil
 }
+
+// BidReceiptSize is the encoded size of a BidReceipt, in bytes.
+const BidReceiptSize = SignedHeadSize + 8
+
+// BidReceipt is a seller's answer to an accepted bid: the index of the bid-accepted entry in the
+// seller's log and the seller's signed head of the durable commit that holds it
+// (Index < Head.Length). The entry itself reaches the bidder like any other entry, by push or
+// fetch, and is verified then.
+//
+// Encoding: signed_head index:u64.
+type BidReceipt struct {
+	Head  SignedHead
+	Index uint64
+}
+
+// Marshal returns the canonical encoding of r (BidReceiptSize bytes).
+func (r BidReceipt) Marshal() []byte {
+	b := make([]byte, 0, BidReceiptSize)
+	b = append(b, r.Head.Marshal()...)
+	return binary.BigEndian.AppendUint64(b, r.Index)
+}
+
+// UnmarshalBidReceipt decodes exactly BidReceiptSize bytes; the index must lie inside the head.
+// It does not verify the head's signature.
+func UnmarshalBidReceipt(b []byte) (BidReceipt, error) {
+	if len(b) != BidReceiptSize {
+		return BidReceipt{}, &DecodeError{Type: "bid receipt", Reason: fmt.Sprintf("size %d, want %d", len(b), BidReceiptSize)}
+	}
+	h, err := UnmarshalSignedHead(b[:SignedHeadSize])
+	if err != nil {
+		return BidReceipt{}, err
+	}
+	r := BidReceipt{Head: h, Index: binary.BigEndian.Uint64(b[SignedHeadSize:])}
+	if r.Index >= h.Length {
+		return BidReceipt{}, &DecodeError{Type: "bid receipt", Reason: fmt.Sprintf("index %d outside a log of length %d", r.Index, h.Length)}
+	}
+	return r, nil
+}

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"crypto/ed25519"
 	"encoding/binary"
 	"errors"
 	"reflect"
@@ -502,6 +503,45 @@ func FuzzUnmarshalFetchRequest(f *testing.F) {
 		}
 		if !bytes.Equal(r.Marshal(), b) {
 			t.Fatal("re-encoding differs")
+		}
+	})
+}
+
+func TestBidReceiptRoundTrip(t *testing.T) {
+	_, priv, _ := ed25519.GenerateKey(nil)
+	h := SignHead(priv, Head{Key: KeyOf(priv), Length: 10, Fork: 0})
+	for _, tc := range []struct {
+		name    string
+		index   uint64
+		wantErr bool
+	}{{"first", 0, false}, {"last", 9, false}, {"outside", 10, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := BidReceipt{Head: h, Index: tc.index}.Marshal()
+			got, err := UnmarshalBidReceipt(b)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tc.wantErr)
+			}
+			if err == nil && (got.Head != h || got.Index != tc.index) {
+				t.Fatalf("round trip changed the receipt: %+v", got)
+			}
+		})
+	}
+	if _, err := UnmarshalBidReceipt(make([]byte, BidReceiptSize+1)); err == nil {
+		t.Fatal("trailing byte accepted")
+	}
+}
+
+func FuzzUnmarshalBidReceipt(f *testing.F) {
+	_, priv, _ := ed25519.GenerateKey(nil)
+	f.Add(BidReceipt{Head: SignHead(priv, Head{Key: KeyOf(priv), Length: 3}), Index: 2}.Marshal())
+	f.Add(make([]byte, BidReceiptSize))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := UnmarshalBidReceipt(b)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(r.Marshal(), b) {
+			t.Fatalf("re-encoding differs")
 		}
 	})
 }

@@ -82,12 +82,12 @@ func BenchmarkLookup(b *testing.B) {
 				if i == ann {
 					i = (i + 1) % size
 				}
-				res, err := tn.Nodes[i].lookup(ctx, wire.DHTGetRecords, ID(topic), nil)
+				res, err := tn.Nodes[i].lookup(ctx, wire.DHTGetRecords, ID(topic), nil, RecordQuorum)
 				if err != nil || len(res.records) != 1 {
 					misses++
 				}
-				if os.Getenv("DHTDIAG") != "" && res.stats.duration > 10*time.Millisecond {
-					b.Logf("slow lookup: %+v", res.stats)
+				if os.Getenv("DHTDIAG") != "" && (res.stats.duration > 20*time.Millisecond || err != nil || len(res.records) != 1) {
+					b.Logf("slow lookup: recs %d err %v %+v", len(res.records), err, res.stats)
 				}
 				durs = append(durs, res.stats.duration)
 				hops = append(hops, res.stats.hops)

@@ -29,19 +29,28 @@ type candidate struct {
 	id      ID
 	keyed   bool // false for a bootstrap address whose key is not known yet
 	state   int
-	depth   int // 0 for seeds; a node learned from a reply of depth d has depth d+1
+	retried bool // a second request was sent after the first timed out
+	req     wire.DHTRequestID // the id of the latest request
+	depth   int  // 0 for seeds; a node learned from a reply of depth d has depth d+1
 	sent    time.Time
 	timeout time.Duration
 	token   wire.DHTToken
 	p       *pending
 }
 
+// RecordQuorum is the number of nodes that must have returned records of a topic before Lookup
+// ends without waiting for the rest of the k closest nodes: records are stored at all of the k
+// closest nodes, so the first few that hold any hold (nearly) all of them. A lookup that finds
+// fewer holders than this ends the precise way.
+const RecordQuorum = 3
+
 // lookupStats describes one lookup, for tests and benchmarks.
 type lookupStats struct {
-	requests, replies, timeouts int
-	hops                        int           // 1 + the largest depth among the k closest that answered
-	maxWait                     time.Duration // longest wait on a request that timed out, beyond its timeout
-	duration                    time.Duration
+	requests, replies, timeouts, retries int
+	hops                                 int           // 1 + the largest depth among the nodes the end waited for
+	maxWait                              time.Duration // longest wait on a request that timed out, beyond its timeout
+	firstHit                             time.Duration // time to the first reply carrying a valid record
+	duration                             time.Duration
 }
 
 type lookupResult struct {
@@ -51,10 +60,17 @@ type lookupResult struct {
 }
 
 // lookup runs an iterative lookup of target with kind (DHTFindNode or DHTGetRecords), starting
-// from the k closest nodes of the table and from seeds. It ends when the k closest candidates
-// that did not time out have all answered, when nothing is left to ask, or at the lookup deadline.
-// On a deadline or a cancelled ctx it returns what it has and the context's error.
-func (n *Node) lookup(ctx context.Context, kind wire.DHTKind, target ID, seeds []seed) (*lookupResult, error) {
+// from the k closest nodes of the table and from seeds, with alpha requests in flight.
+//
+// A request that passes its soft timeout (srtt + 4*rttvar of that node) stops counting as in
+// flight, so the lookup moves on; a node among the k closest gets one more request with twice
+// the timeout; a late reply to either request is still used. A node is charged a failure in the
+// routing table only when no reply came by the hard expiry, and never because a lookup ended.
+//
+// It ends when the k closest candidates that did not time out have all answered, when nothing is
+// left to ask, at the lookup deadline, or, when quorum > 0, as soon as quorum nodes returned
+// valid records. On a deadline or a cancelled ctx it returns what it has and the context's error.
+func (n *Node) lookup(ctx context.Context, kind wire.DHTKind, target ID, seeds []seed, quorum int) (*lookupResult, error) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.lookupTimeout)
 	defer cancel()
@@ -125,13 +141,33 @@ func (n *Node) lookup(ctx context.Context, kind wire.DHTKind, target ID, seeds [
 		return res, ErrNoContacts
 	}
 
-	ch := make(chan response, 2*MaxK)
-	done := make(chan struct{})
-	defer close(done)
+	// Room for a reply to every request the lookup may have out: k in the final round, plus
+	// retries and late replies; the read loop drops what does not fit.
+	ch := make(chan response, 4*MaxK)
 	parallel := n.cfg.alpha
 	inflight := 0
+	holders := 0
+	var ends []*candidate // the candidates the end waited for, for the hops figure
+	timedOut := make(map[wire.DHTRequestID]bool)
+	defer func() {
+		// Requests still in flight are forgotten: nobody waits for them. Those that timed
+		// out stay until their hard expiry, which charges their nodes with a failure unless a
+		// reply comes first.
+		ids := make([]wire.DHTRequestID, 0, len(byReq))
+		for id := range byReq {
+			if !timedOut[id] {
+				ids = append(ids, id)
+			}
+		}
+		n.forget(ids)
+	}()
+	// Lookups for records are latency-critical: they use a reply at once and check its
+	// signature later, for the routing table only. Other lookups (bootstrap, refresh, announce)
+	// check it first, so the table holds the responders when they return.
+	inline := kind != wire.DHTGetRecords
 
-	pick := func() *candidate {
+	// topK calls f on the k closest candidates that did not time out, keyless ones first.
+	topK := func(f func(c *candidate) bool) {
 		rank := 0
 		for _, c := range cands {
 			if c.state == candFailed {
@@ -139,32 +175,39 @@ func (n *Node) lookup(ctx context.Context, kind wire.DHTKind, target ID, seeds [
 			}
 			if c.keyed {
 				if rank >= k {
-					return nil
+					return
 				}
 				rank++
 			}
-			if c.state == candNew {
-				return c
+			if !f(c) {
+				return
 			}
 		}
-		return nil
 	}
-	finished := func() bool {
-		rank := 0
-		for _, c := range cands {
-			if c.state == candFailed {
-				continue
-			}
-			if c.state != candAnswered {
+	pick := func() (out *candidate) {
+		topK(func(c *candidate) bool {
+			if c.state == candNew {
+				out = c
 				return false
 			}
-			if c.keyed {
-				if rank++; rank >= k {
-					return true
-				}
-			}
-		}
-		return true
+			return true
+		})
+		return out
+	}
+	finished := func() bool {
+		done := true
+		topK(func(c *candidate) bool {
+			done = c.state == candAnswered
+			return done
+		})
+		return done
+	}
+	inTopK := func(x *candidate) (in bool) {
+		topK(func(c *candidate) bool {
+			in = c == x
+			return !in
+		})
+		return in
 	}
 	closestDist := func() *candidate {
 		for _, c := range cands {
@@ -174,35 +217,43 @@ func (n *Node) lookup(ctx context.Context, kind wire.DHTKind, target ID, seeds [
 		}
 		return nil
 	}
+	ask := func(c *candidate, timeout time.Duration) error {
+		r := &request{req: wire.DHTRequest{Kind: kind, Target: target}, to: c.node.Addr, ch: ch, direct: true, timeout: timeout}
+		if c.keyed {
+			key := c.node.Key
+			r.expect = &key
+		}
+		id, timeout, sent, p, err := n.sendP(r)
+		if err != nil {
+			return err
+		}
+		c.state, c.sent, c.timeout, c.p, c.req = candInFlight, sent, timeout, p, id
+		byReq[id] = c
+		inflight++
+		res.stats.requests++
+		return nil
+	}
 
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	var err error
 loop:
 	for {
+		if quorum > 0 && holders >= quorum {
+			break
+		}
 		for inflight < parallel {
 			c := pick()
 			if c == nil {
 				break
 			}
-			r := &request{req: wire.DHTRequest{Kind: kind, Target: target}, to: c.node.Addr, ch: ch, done: done}
-			if c.keyed {
-				key := c.node.Key
-				r.expect = &key
-			}
-			id, timeout, sent, p, serr := n.sendP(r)
-			if serr != nil {
+			if serr := ask(c, 0); serr != nil {
 				c.state = candFailed
 				if serr == ErrClosed {
 					err = ErrClosed
 					break loop
 				}
-				continue
 			}
-			c.state, c.sent, c.timeout, c.p = candInFlight, sent, timeout, p
-			byReq[id] = c
-			inflight++
-			res.stats.requests++
 		}
 		if inflight == 0 || finished() {
 			break
@@ -226,7 +277,11 @@ loop:
 				}
 			}
 			c := byReq[r.id]
-			if c == nil || r.rep == nil || c.state == candAnswered {
+			if c == nil || r.raw == nil || c.state == candAnswered {
+				continue
+			}
+			rep := n.accept(r, inline)
+			if rep == nil {
 				continue
 			}
 			if c.state == candInFlight {
@@ -235,31 +290,34 @@ loop:
 			res.stats.replies++
 			before := closestDist()
 			c.state = candAnswered
-			c.token = r.rep.Token
+			c.token = rep.Token
 			if !c.keyed {
 				// A bootstrap address answered: now its key is known.
-				if other := byKey[r.rep.Responder]; other != nil || r.rep.Responder == n.key {
+				if other := byKey[rep.Responder]; other != nil || rep.Responder == n.key {
 					if other != nil && other.state != candAnswered {
 						if other.state == candInFlight {
 							inflight--
 						}
-						other.state, other.token = candAnswered, r.rep.Token
+						other.state, other.token = candAnswered, rep.Token
 					}
 					c.state = candFailed // a duplicate; do not count it twice
 				} else {
 					i := slices.Index(cands, c)
 					cands = slices.Delete(cands, i, i+1)
-					c.keyed, c.node.Key, c.id = true, r.rep.Responder, IDOf(r.rep.Responder)
+					c.keyed, c.node.Key, c.id = true, rep.Responder, IDOf(rep.Responder)
 					byKey[c.node.Key] = c
 					j, _ := slices.BinarySearchFunc(cands, c, cmp)
 					cands = slices.Insert(cands, j, c)
 				}
 			}
-			for _, nd := range r.rep.Nodes {
+			for _, nd := range rep.Nodes {
 				add(nd, true, c.depth+1)
 			}
-			if res.records != nil {
-				n.collect(res.records, verified, Topic(target), r.rep.Records)
+			if res.records != nil && n.collect(res.records, verified, Topic(target), rep.Records) > 0 {
+				if holders++; holders == 1 {
+					res.stats.firstHit = time.Since(start)
+				}
+				ends = append(ends, c)
 			}
 			if after := closestDist(); before != nil && after == before {
 				// Nothing closer came back: ask all of the k closest at once (Kademlia's
@@ -269,22 +327,32 @@ loop:
 		case <-timer.C:
 			now := time.Now()
 			for _, c := range cands {
-				if c.state == candInFlight && !now.Before(c.sent.Add(c.timeout)) {
-					if c.p.arrived.Load() && now.Before(c.sent.Add(2*c.timeout)) {
-						// The reply is here and being checked: grant it one more timeout.
-						c.timeout *= 2
-						continue
+				if c.state != candInFlight || now.Before(c.sent.Add(c.timeout)) {
+					continue
+				}
+				if c.p != nil && c.p.arrived.Load() && now.Before(c.sent.Add(2*c.timeout)) {
+					// The reply is here and being checked: grant it one more timeout.
+					c.timeout *= 2
+					continue
+				}
+				c.state = candFailed // its reply is still used if it comes
+				timedOut[c.req] = true
+				inflight--
+				res.stats.timeouts++
+				n.stats.timeouts.Add(1)
+				res.stats.maxWait = max(res.stats.maxWait, now.Sub(c.sent)-c.timeout)
+				if c.keyed && !c.retried {
+					c.state = candNew
+					if inTopK(c) {
+						// One more try with twice the timeout: on a loaded host a reply is late
+						// more often than a node is dead.
+						c.retried = true
+						if ask(c, min(2*c.timeout, MaxRequestTimeout)) == nil {
+							res.stats.retries++
+							continue
+						}
 					}
 					c.state = candFailed
-					inflight--
-					res.stats.timeouts++
-					n.stats.timeouts.Add(1)
-					res.stats.maxWait = max(res.stats.maxWait, now.Sub(c.sent)-c.timeout)
-					if c.keyed {
-						n.mu.Lock()
-						n.tab.failed(c.id, false)
-						n.mu.Unlock()
-					}
 				}
 			}
 		case <-ctx.Done():
@@ -292,14 +360,22 @@ loop:
 			break loop
 		}
 	}
+	if quorum == 0 || holders < quorum {
+		ends = ends[:0]
+	}
 	for _, c := range cands {
 		if c.keyed && c.state == candAnswered {
 			res.closest = append(res.closest, c)
-			res.stats.hops = max(res.stats.hops, c.depth+1)
+			if len(ends) == 0 {
+				res.stats.hops = max(res.stats.hops, c.depth+1)
+			}
 			if len(res.closest) == k {
 				break
 			}
 		}
+	}
+	for _, c := range ends {
+		res.stats.hops = max(res.stats.hops, c.depth+1)
 	}
 	res.stats.duration = time.Since(start)
 	if err == nil && res.stats.replies == 0 {
@@ -308,15 +384,14 @@ loop:
 	return res, err
 }
 
-// collect adds the valid records of a reply to recs, keeping the newest per key.
-func (n *Node) collect(recs map[wire.PeerKey]wire.DHTRecord, verified map[wire.Signature]bool, topic Topic, in []wire.DHTRecord) {
+// collect adds the valid records of a reply to recs, keeping the newest per key, and returns the
+// number of valid records in the reply.
+func (n *Node) collect(recs map[wire.PeerKey]wire.DHTRecord, verified map[wire.Signature]bool, topic Topic, in []wire.DHTRecord) int {
+	valid := 0
 	now := n.cfg.now().UnixMilli()
 	for i := range in {
 		r := &in[i]
 		if r.Expiry <= now || r.Expiry > now+(MaxRecordTTL+MaxClockSkew).Milliseconds() {
-			continue
-		}
-		if old, ok := recs[r.Key]; ok && old.Expiry >= r.Expiry {
 			continue
 		}
 		ok, seen := verified[r.Sig]
@@ -324,10 +399,15 @@ func (n *Node) collect(recs map[wire.PeerKey]wire.DHTRecord, verified map[wire.S
 			ok = wire.VerifyDHTRecord(topic, r) == nil
 			verified[r.Sig] = ok
 		}
-		if ok {
+		if !ok {
+			continue
+		}
+		valid++
+		if old, have := recs[r.Key]; !have || old.Expiry < r.Expiry {
 			recs[r.Key] = *r
 		}
 	}
+	return valid
 }
 
 // validContactAddr reports whether a may be contacted: a unicast address and a port.

@@ -57,9 +57,10 @@ type Node struct {
 	replies   chan inbound
 	bindings  map[wire.PeerKey]netip.AddrPort // verified pairs outside the table, at most MaxBindings
 	store     store
+	limit     limiter // per-source request rate limit; used by the read loop only
 
 	stats struct {
-		sent, replies, timeouts, served, dropped atomic.Uint64
+		sent, replies, timeouts, served, dropped, limited atomic.Uint64
 	}
 }
 
@@ -73,13 +74,16 @@ type pending struct {
 	done      <-chan struct{} // closed when the waiter is gone
 	timer     *time.Timer     // removes the entry at its hard expiry
 	evict     bool            // a ping-before-evict: a timeout removes the node at once
+	direct    bool            // a lookup request: the read loop hands the raw reply to ch
 	arrived   atomic.Bool     // a datagram with this id arrived and waits to be checked
 }
 
-// response is a reply (or, with rep nil, a hard timeout) delivered to a waiter.
+// response is a reply delivered to a waiter: a checked reply (rep), a raw datagram not yet
+// checked (raw, for direct requests), or, with both nil, a hard timeout.
 type response struct {
 	id   wire.DHTRequestID
 	rep  *wire.DHTReply
+	raw  []byte
 	from netip.AddrPort
 	rtt  time.Duration
 }
@@ -93,6 +97,7 @@ type Stats struct {
 	Timeouts uint64 // requests that got no reply in time
 	Served   uint64 // requests answered
 	Dropped  uint64 // datagrams dropped: malformed, unsolicited or with a bad signature
+	Limited  uint64 // requests dropped unanswered by the per-source rate limit
 }
 
 // New makes a node with identity priv on conn and starts its goroutines (see the package notes);
@@ -117,6 +122,7 @@ func New(priv ed25519.PrivateKey, conn PacketConn, opts ...Option) (*Node, error
 	n.id = IDOf(n.key)
 	n.tab = newTable(n.id, cfg.k, time.Now())
 	n.store.init()
+	n.limit.init()
 	rand.Read(n.secret[0][:])
 	rand.Read(n.secret[1][:])
 	if cfg.stateFile != "" {
@@ -186,6 +192,7 @@ func (n *Node) Stats() Stats {
 	s.Timeouts = n.stats.timeouts.Load()
 	s.Served = n.stats.served.Load()
 	s.Dropped = n.stats.dropped.Load()
+	s.Limited = n.stats.limited.Load()
 	return s
 }
 
@@ -286,6 +293,7 @@ type request struct {
 	ch      chan<- response
 	done    <-chan struct{}
 	evict   bool
+	direct  bool                   // hand the raw reply to ch (lookups; see Node.accept)
 	finish  func(*wire.DHTRequest) // called once the id is set, to sign what covers it
 }
 
@@ -311,7 +319,7 @@ func (n *Node) sendP(r *request) (wire.DHTRequestID, time.Duration, time.Time, *
 	if err != nil {
 		return id, 0, time.Time{}, nil, err
 	}
-	p := &pending{addr: r.to, ch: r.ch, done: r.done, evict: r.evict}
+	p := &pending{addr: r.to, ch: r.ch, done: r.done, evict: r.evict, direct: r.direct}
 	var eid *ID
 	if r.expect != nil {
 		p.expect, p.hasExpect = *r.expect, true
@@ -357,14 +365,16 @@ func (n *Node) expire(id wire.DHTRequestID) {
 		return
 	}
 	delete(n.pending, id)
-	if p.evict && p.hasExpect {
-		n.tab.failed(IDOf(p.expect), true)
+	if p.hasExpect {
+		// A node is charged a failure only when no reply came before the hard expiry, never
+		// at a soft timeout: a slow reply on a loaded host is not a dead node.
+		n.tab.failed(IDOf(p.expect), p.evict)
 	}
 	if p.ch == nil && !p.evict {
 		n.verifying--
 	}
 	n.mu.Unlock()
-	if p.ch != nil {
+	if p.ch != nil && !p.direct {
 		select {
 		case p.ch <- response{id: id, from: p.addr}:
 		case <-p.done:
@@ -396,12 +406,7 @@ func (n *Node) roundTrip(ctx context.Context, r *request) (*wire.DHTReply, error
 	select {
 	case resp := <-ch:
 		if resp.rep == nil {
-			n.stats.timeouts.Add(1)
-			if r.expect != nil {
-				n.mu.Lock()
-				n.tab.failed(IDOf(*r.expect), false)
-				n.mu.Unlock()
-			}
+			n.stats.timeouts.Add(1) // expire charged the node with the failure
 		}
 		return resp.rep, nil
 	case <-ctx.Done():
@@ -413,8 +418,10 @@ func (n *Node) roundTrip(ctx context.Context, r *request) (*wire.DHTReply, error
 
 // inbound is a reply datagram waiting for the reply worker.
 type inbound struct {
-	b    []byte
-	from netip.AddrPort
+	b     []byte
+	from  netip.AddrPort
+	learn bool          // a lookup already used this reply: verify it for the routing table only
+	rtt   time.Duration // with learn: the measured round trip
 }
 
 // replyQueue is the number of replies that may wait for the reply worker.
@@ -429,7 +436,11 @@ func (n *Node) replyLoop() {
 		case <-n.ctx.Done():
 			return
 		case in := <-n.replies:
-			n.handleReply(in.b, in.from)
+			if in.learn {
+				n.learn(in)
+			} else {
+				n.handleReply(in.b, in.from)
+			}
 		}
 	}
 }
@@ -463,18 +474,33 @@ func (n *Node) readLoop() {
 				n.stats.dropped.Add(1)
 				continue
 			}
+			id := wire.DHTRequestID(buf[2 : 2+wire.DHTRequestIDSize])
 			n.mu.Lock()
-			if p := n.pending[wire.DHTRequestID(buf[2:2+wire.DHTRequestIDSize])]; p != nil && p.addr == src {
+			p := n.pending[id]
+			if p != nil && p.addr == src {
 				p.arrived.Store(true)
+			} else {
+				p = nil
 			}
 			n.mu.Unlock()
+			if p != nil && p.direct {
+				// A lookup checks its own replies: one hand-off less on its critical path.
+				select {
+				case p.ch <- response{id: id, raw: append([]byte(nil), buf[:nb]...), from: src, rtt: time.Since(p.sent)}:
+				default:
+					n.stats.dropped.Add(1)
+				}
+				continue
+			}
 			select {
 			case n.replies <- inbound{b: append([]byte(nil), buf[:nb]...), from: src}:
 			default:
 				n.stats.dropped.Add(1) // the reply worker is saturated
 			}
-		} else {
+		} else if n.limit.allow(src, time.Now()) {
 			n.handleRequest(buf[:nb], src)
+		} else {
+			n.stats.limited.Add(1)
 		}
 	}
 }
@@ -519,13 +545,110 @@ func (n *Node) handleReply(b []byte, from netip.AddrPort) {
 	n.mu.Unlock()
 	n.stats.replies.Add(1)
 	if lrs != nil {
-		key := lrs.key
-		_, _, _, _ = n.send(&request{req: wire.DHTRequest{Kind: wire.DHTPing}, to: lrs.addr, expect: &key, evict: true, hard: MaxRequestTimeout})
+		n.pingEvict(lrs)
 	}
 	if p.ch != nil {
 		select {
 		case p.ch <- response{id: rep.ID, rep: rep, from: from, rtt: rtt}:
 		case <-p.done:
+		}
+	}
+}
+
+// accept checks the raw reply r to a direct (lookup) request and returns it, or nil when it is
+// not a valid reply to a pending request. A reply from a node whose key was asked for is used at
+// once: its random request id shows it came from the address asked, and records carry their own
+// signatures. Its signature is checked, apart from the lookup, only to let the node into the
+// routing table (learn), unless the (key, address) pair is already verified. A reply from an
+// address whose key is not known yet (a bootstrap node) is verified here, since it reveals that
+// key; so is every reply when inline is set.
+func (n *Node) accept(r response, inline bool) *wire.DHTReply {
+	rep, err := wire.DecodeDHTReply(r.raw)
+	if err != nil {
+		n.stats.dropped.Add(1)
+		return nil
+	}
+	n.mu.Lock()
+	p := n.pending[rep.ID]
+	ok := p != nil && p.addr == r.from && (!p.hasExpect || p.expect == rep.Responder) && rep.Responder != n.key
+	known := ok && p.hasExpect && n.boundLocked(rep.Responder, r.from)
+	n.mu.Unlock()
+	check := ok && !known && (inline || !p.hasExpect)
+	if !ok || check && wire.VerifyDHTReply(r.raw, rep) != nil {
+		n.stats.dropped.Add(1)
+		return nil
+	}
+	verified := known || check
+	n.mu.Lock()
+	if n.pending[rep.ID] != p {
+		n.mu.Unlock()
+		return nil
+	}
+	delete(n.pending, rep.ID)
+	p.timer.Stop()
+	n.sampleRTTLocked(r.rtt)
+	n.observed[n.obsNext] = rep.Observed
+	n.obsNext = (n.obsNext + 1) % observedRing
+	var lrs *contact
+	if verified {
+		if !known {
+			n.bindLocked(rep.Responder, r.from)
+		}
+		lrs = n.tab.seen(rep.Responder, r.from, r.rtt, time.Now(), evictPingAge)
+	}
+	n.mu.Unlock()
+	n.stats.replies.Add(1)
+	if lrs != nil {
+		n.pingEvict(lrs)
+	}
+	if !verified {
+		select {
+		case n.replies <- inbound{b: r.raw, from: r.from, learn: true, rtt: r.rtt}:
+		default: // the reply worker is busy: this node does not enter the table now
+		}
+	}
+	return rep
+}
+
+// learn verifies a reply a lookup already used and, when it is valid, lets its responder into
+// the routing table. It skips the signature check when the table has no use for the node.
+func (n *Node) learn(in inbound) {
+	rep, err := wire.DecodeDHTReply(in.b)
+	if err != nil {
+		return
+	}
+	id := IDOf(rep.Responder)
+	n.mu.Lock()
+	want := n.tab.wants(id, time.Now(), evictPingAge)
+	n.mu.Unlock()
+	if !want || wire.VerifyDHTReply(in.b, rep) != nil {
+		return
+	}
+	n.mu.Lock()
+	n.bindLocked(rep.Responder, in.from)
+	lrs := n.tab.seen(rep.Responder, in.from, in.rtt, time.Now(), evictPingAge)
+	n.mu.Unlock()
+	if lrs != nil {
+		n.pingEvict(lrs)
+	}
+}
+
+// pingEvict pings the least recently seen node of a full bucket; expire evicts it if it does not
+// answer (ping-before-evict).
+func (n *Node) pingEvict(lrs *contact) {
+	key := lrs.key
+	_, _, _, _ = n.send(&request{req: wire.DHTRequest{Kind: wire.DHTPing}, to: lrs.addr, expect: &key, evict: true, hard: MaxRequestTimeout})
+}
+
+// forget drops the pending entries of requests nobody waits for any more (a lookup that ended),
+// without charging their nodes a failure.
+func (n *Node) forget(ids []wire.DHTRequestID) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, id := range ids {
+		if p := n.pending[id]; p != nil {
+			p.timer.Stop()
+			delete(n.pending, id)
 		}
 	}
 }
@@ -658,7 +781,7 @@ func (n *Node) refresh(ctx context.Context) {
 		var rnd [32]byte
 		rand.Read(rnd[:])
 		target := randomIDInBucket(n.id, i, rnd[:])
-		if _, err := n.lookup(ctx, wire.DHTFindNode, target, nil); err != nil && ctx.Err() != nil {
+		if _, err := n.lookup(ctx, wire.DHTFindNode, target, nil, 0); err != nil && ctx.Err() != nil {
 			return
 		}
 	}
@@ -675,7 +798,7 @@ func (n *Node) Bootstrap(ctx context.Context) error {
 	for _, a := range n.cfg.bootstrap {
 		seeds = append(seeds, seed{addr: a})
 	}
-	res, err := n.lookup(ctx, wire.DHTFindNode, n.id, seeds)
+	res, err := n.lookup(ctx, wire.DHTFindNode, n.id, seeds, 0)
 	if res != nil && res.stats.replies > 0 {
 		return nil
 	}

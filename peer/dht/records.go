@@ -183,7 +183,7 @@ func (n *Node) announce(ctx context.Context, topic Topic, addrs []netip.AddrPort
 	if err := wire.SignDHTRecord(n.priv, topic, &rec); err != nil {
 		return 0, fmt.Errorf("dht: announce: %w", err)
 	}
-	res, err := n.lookup(ctx, wire.DHTFindNode, ID(topic), nil)
+	res, err := n.lookup(ctx, wire.DHTFindNode, ID(topic), nil, 0)
 	if len(res.closest) == 0 {
 		if err == nil {
 			err = ErrNoContacts
@@ -244,7 +244,7 @@ func (n *Node) signAnnounce(req *wire.DHTRequest) {
 // key, gathered from the k closest nodes to the topic. When the lookup deadline or ctx ends first
 // it returns the records found so far with the context's error.
 func (n *Node) Lookup(ctx context.Context, topic Topic) ([]Record, error) {
-	res, err := n.lookup(ctx, wire.DHTGetRecords, ID(topic), nil)
+	res, err := n.lookup(ctx, wire.DHTGetRecords, ID(topic), nil, RecordQuorum)
 	out := make([]Record, 0, len(res.records))
 	for _, r := range res.records {
 		out = append(out, Record{Key: r.Key, Addrs: r.Addrs, Expiry: time.UnixMilli(r.Expiry)})

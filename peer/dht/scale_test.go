@@ -43,7 +43,7 @@ func TestTestnet200(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				res, err := n.lookup(ctx, wire.DHTGetRecords, ID(topic), nil)
+				res, err := n.lookup(ctx, wire.DHTGetRecords, ID(topic), nil, RecordQuorum)
 				found := 0
 				for k := range res.records {
 					if want[k] {

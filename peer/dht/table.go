@@ -335,3 +335,19 @@ func (t *table) verified(id ID, addr netip.AddrPort) bool {
 	i := indexOf(b.repl, id)
 	return i >= 0 && b.repl[i].addr == addr
 }
+
+// wants reports whether a verified reply from id would change the table: id is not in it and
+// its bucket has room, its replacement cache has room, or the bucket's least recently seen node
+// is due for a ping-before-evict. A node already in the table is refreshed through its verified
+// pair without a signature check, so it is not wanted here.
+func (t *table) wants(id ID, now time.Time, pingAge time.Duration) bool {
+	b := t.bucketOf(id, false)
+	if b == nil {
+		return commonPrefixLen(t.self, id) < 256
+	}
+	if indexOf(b.nodes, id) >= 0 {
+		return false
+	}
+	return len(b.nodes) < t.k || len(b.repl) < ReplacementCacheSize ||
+		!b.nodes[0].pinging && now.Sub(b.nodes[0].lastSeen) >= pingAge
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,11 +37,41 @@ type peerConn struct {
 	initiator wire.PeerKey // the key of the side that dialed it
 	seq       uint64       // creation order on this endpoint
 
-	slots    chan struct{} // handler slots for the peer's calls
-	active   atomic.Int64  // streams in use, both directions
-	bytes    atomic.Int64  // request bytes buffered for the peer's calls
-	lost     atomic.Bool   // a duplicate that lost: closed once idle
-	gotReset atomic.Bool
+	slots  chan struct{} // handler slots for the peer's calls
+	active atomic.Int64  // streams in use, both directions
+	bytes  atomic.Int64  // request bytes buffered for the peer's calls
+	lost   atomic.Bool   // a duplicate that lost: closed once idle
+
+	credMu  sync.Mutex
+	credits []*quic.Stream // finished request streams whose QUIC credit is not yet released
+}
+
+// deferCredit queues the stream credit of a finished request stream, to be released with the next
+// answer written on the connection: the MAX_STREAMS frame then rides in the answer's packet
+// instead of costing a packet of its own (and an immediate acknowledgement from the peer). At
+// most maxStreams credits wait; more are released at once.
+func (pc *peerConn) deferCredit(s *quic.Stream, limit int) {
+	pc.credMu.Lock()
+	pc.credits = append(pc.credits, s)
+	var now []*quic.Stream
+	if len(pc.credits) >= limit {
+		now, pc.credits = pc.credits, nil
+	}
+	pc.credMu.Unlock()
+	for _, s := range now {
+		s.ReleaseStreamCredit()
+	}
+}
+
+// releaseCredits releases every queued stream credit.
+func (pc *peerConn) releaseCredits() {
+	pc.credMu.Lock()
+	now := pc.credits
+	pc.credits = nil
+	pc.credMu.Unlock()
+	for _, s := range now {
+		s.ReleaseStreamCredit()
+	}
 }
 
 // dialCall is a dial in progress shared by every caller that needs the peer meanwhile.
@@ -324,6 +355,7 @@ func (e *Endpoint) serveUni(pc *peerConn) {
 			go e.serveEvent(pc, s)
 		default:
 			s.CancelRead(streamRefused)
+			s.ReleaseStreamCredit()
 			e.cfg.logger.Debug("rpc event dropped: overloaded", "peer", pc.key.Short())
 		}
 	}

@@ -138,6 +138,7 @@ func Listen(ctx context.Context, addr string, priv ed25519.PrivateKey, opts ...O
 		MaxStreamReceiveWindow:     uint64(max(wire.RPCRequestBodyMax(cfg.maxMessage)+wire.RPCLenSize, 512<<10)),
 		MaxConnectionReceiveWindow: uint64(max(cfg.maxPeerBytes, 1<<20)),
 		Allow0RTT:                  false, // bids must not be replayable
+		RequireStreamCreditRelease: true,  // see peerConn.deferCredit
 	}
 	e.tr = &quic.Transport{Conn: udp, StatelessResetKey: resetKey}
 	// Initialise the non-QUIC packet queue now: quic-go creates it lazily and unsynchronised on

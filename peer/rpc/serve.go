@@ -17,6 +17,7 @@ import (
 // peer that grants no flow-control credit for the answer gets its stream reset instead.
 func (e *Endpoint) refuse(s *quic.Stream, status wire.RPCStatus, msg string) {
 	s.CancelRead(streamRefused)
+	s.ReleaseStreamCredit()
 	buf := getFrame()
 	defer putFrame(buf)
 	*buf, _ = wire.AppendRPCResponse((*buf)[:0], status, []byte(msg))
@@ -27,8 +28,9 @@ func (e *Endpoint) refuse(s *quic.Stream, status wire.RPCStatus, msg string) {
 	_ = s.Close()
 }
 
-// writeResponse writes one response frame and closes the send side.
-func (e *Endpoint) writeResponse(s *quic.Stream, status wire.RPCStatus, body []byte, deadline time.Time) {
+// writeResponse writes one response frame, releases the connection's queued stream credits (so
+// that they travel with the answer) and closes the send side.
+func (e *Endpoint) writeResponse(pc *peerConn, s *quic.Stream, status wire.RPCStatus, body []byte, deadline time.Time) {
 	_ = s.SetWriteDeadline(deadline)
 	buf := getFrame()
 	defer putFrame(buf)
@@ -41,6 +43,7 @@ func (e *Endpoint) writeResponse(s *quic.Stream, status wire.RPCStatus, body []b
 		s.CancelWrite(streamCancelled)
 		return
 	}
+	pc.releaseCredits()
 	_ = s.Close()
 }
 
@@ -108,6 +111,7 @@ func readFail(err error) *readFailure {
 // serveStream answers one request stream.
 func (e *Endpoint) serveStream(pc *peerConn, s *quic.Stream) {
 	defer func() {
+		pc.deferCredit(s, e.cfg.maxStreams)
 		pc.active.Add(-1)
 		e.wg.Done()
 	}()
@@ -132,7 +136,7 @@ func (e *Endpoint) serveStream(pc *peerConn, s *quic.Stream) {
 			return
 		}
 		e.cfg.logger.Debug("rpc bad request", "peer", pc.key.Short(), "reason", fail.msg)
-		e.writeResponse(s, fail.status, []byte(wire.TruncateRPCError(fail.msg)), time.Now().Add(e.cfg.requestTimeout))
+		e.writeResponse(pc, s, fail.status, []byte(wire.TruncateRPCError(fail.msg)), time.Now().Add(e.cfg.requestTimeout))
 		return
 	}
 	defer release()
@@ -141,19 +145,20 @@ func (e *Endpoint) serveStream(pc *peerConn, s *quic.Stream) {
 	e.hmu.RUnlock()
 	if h == nil {
 		freeSlot()
-		e.writeResponse(s, wire.StatusUnknownMethod, []byte(method), deadline)
+		e.writeResponse(pc, s, wire.StatusUnknownMethod, []byte(method), deadline)
 		return
 	}
 	hctx := &handlerCtx{parent: s.Context(), deadline: deadline}
 	status, body := e.runHandler(hctx, h, &Request{Caller: pc.key, Remote: pc.remote, Method: method, Payload: payload})
 	hctx.release()
 	freeSlot()
-	e.writeResponse(s, status, body, time.Now().Add(e.cfg.requestTimeout))
+	e.writeResponse(pc, s, status, body, time.Now().Add(e.cfg.requestTimeout))
 }
 
 // serveEvent handles one event stream.
 func (e *Endpoint) serveEvent(pc *peerConn, s *quic.ReceiveStream) {
 	defer func() {
+		s.ReleaseStreamCredit()
 		<-pc.slots
 		pc.active.Add(-1)
 		e.wg.Done()
