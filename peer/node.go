@@ -131,7 +131,11 @@ func (n *Node) start(ctx context.Context, boots []string) error {
 		}
 		n.mu.Unlock()
 	}
-	ep, err := rpc.Listen(ctx, n.cfg.listen, n.priv, rpc.WithLogger(n.log), rpc.WithResolver(n.resolve))
+	rpcOpts := []rpc.Option{rpc.WithLogger(n.log), rpc.WithResolver(n.resolve)}
+	if n.cfg.wrapConn != nil {
+		rpcOpts = append(rpcOpts, rpc.WithPacketConnWrapper(n.cfg.wrapConn))
+	}
+	ep, err := rpc.Listen(ctx, n.cfg.listen, n.priv, rpcOpts...)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", n.cfg.listen, err)
 	}

@@ -140,7 +140,11 @@ func Listen(ctx context.Context, addr string, priv ed25519.PrivateKey, opts ...O
 		Allow0RTT:                  false, // bids must not be replayable
 		RequireStreamCreditRelease: true,  // see peerConn.deferCredit
 	}
-	e.tr = &quic.Transport{Conn: udp, StatelessResetKey: resetKey}
+	var pconn net.PacketConn = udp
+	if cfg.wrapConn != nil {
+		pconn = cfg.wrapConn(udp)
+	}
+	e.tr = &quic.Transport{Conn: pconn, StatelessResetKey: resetKey}
 	// Initialise the non-QUIC packet queue now: quic-go creates it lazily and unsynchronised on
 	// the first ReadNonQUICPacket call.
 	done, cancelInit := context.WithCancel(context.Background())

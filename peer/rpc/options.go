@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/netip"
 	"time"
 
@@ -63,6 +64,7 @@ type config struct {
 	idleTimeout    time.Duration
 	dialTimeout    time.Duration
 	resolver       Resolver
+	wrapConn       func(net.PacketConn) net.PacketConn
 }
 
 func defaultConfig() config {
@@ -140,3 +142,11 @@ func WithDialTimeout(d time.Duration) Option { return func(c *config) { c.dialTi
 
 // WithResolver sets the function used to find addresses for a key the address book lacks.
 func WithResolver(r Resolver) Option { return func(c *config) { c.resolver = r } }
+
+// WithPacketConnWrapper wraps the endpoint's UDP socket before quic-go uses it, so that tests can
+// delay, drop, reorder or partition real packets (see peer/faultnet). The wrapper's WriteTo and
+// ReadFrom carry both QUIC packets and the non-QUIC datagrams of ReadNonQUICPacket and WriteTo.
+// The endpoint still closes the underlying socket. Default: none.
+func WithPacketConnWrapper(wrap func(net.PacketConn) net.PacketConn) Option {
+	return func(c *config) { c.wrapConn = wrap }
+}
