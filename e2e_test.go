@@ -306,3 +306,100 @@ func nbids(r map[string]any) int {
 	}
 	return -1
 }
+
+func TestRestartAfterKillAcrossProcesses(t *testing.T) {
+	boot := startBootstrap(t)
+	dir := t.TempDir()
+	seller := startPeer(t, "seller", filepath.Join(dir, "seller"), boot)
+	victimDir := filepath.Join(dir, "victim")
+	victim := startPeer(t, "victim", victimDir, boot)
+	other := startPeer(t, "other", filepath.Join(dir, "other"), boot)
+	key := victim.ready["peer"]
+
+	vase := seller.must("open Vase 5")["auction"].(string)
+	victim.eventually("show "+vase, func(r map[string]any) bool { return r["ok"] == true }, "victim sees Vase")
+	victim.must("bid " + vase + " 6")
+
+	// kill -9, then the market changes while the victim is down.
+	victim.cmd.Process.Kill()
+	victim.cmd.Wait()
+	kite := seller.must("open Kite 7")["auction"].(string)
+	other.eventually("show "+vase, func(r map[string]any) bool { return nbids(r) == 1 }, "other sees the victim's bid")
+	other.must("bid " + vase + " 7")
+	seller.must("close " + vase)
+
+	again := startPeer(t, "victim", victimDir, boot)
+	if again.ready["peer"] != key {
+		t.Fatalf("restart changed the key: %v -> %v", key, again.ready["peer"])
+	}
+	r := again.eventually("show "+vase, func(r map[string]any) bool { return r["status"] == "closed" }, "missed close arrives")
+	if w := r["winner"].(map[string]any); w["bidder_name"] != "other" || w["amount"] != "7" {
+		t.Fatalf("winner after restart %v, want other at 7", w)
+	}
+	again.eventually("show "+kite, func(r map[string]any) bool { return r["ok"] == true }, "missed open arrives")
+	again.must("bid " + kite + " 8")
+	seller.eventually("show "+kite, func(r map[string]any) bool { return nbids(r) == 1 }, "seller holds the bid after restart")
+}
+
+func TestHeadlessBadInput(t *testing.T) {
+	boot := startBootstrap(t)
+	dir := t.TempDir()
+	seller := startPeer(t, "seller", filepath.Join(dir, "seller"), boot)
+	bidder := startPeer(t, "bidder", filepath.Join(dir, "bidder"), boot)
+	id := seller.must("open Lamp 10")["auction"].(string)
+	bidder.eventually("show "+id, func(r map[string]any) bool { return r["ok"] == true }, "bidder sees Lamp")
+	bidder.must("bid " + id + " 12")
+	other := seller.must("open Kite 3")["auction"].(string)
+	bidder.eventually("show "+other, func(r map[string]any) bool { return r["ok"] == true }, "bidder sees Kite")
+
+	cases := []struct {
+		p    *proc
+		line string
+	}{
+		{bidder, "bid " + id + " 9"},                          // not above the highest
+		{bidder, "bid " + id + " 12"},                         // equal to the highest
+		{bidder, "bid " + other + " 2"},                       // below the start price
+		{seller, "bid " + id + " 50"},                         // own auction
+		{bidder, "close " + id},                               // not the seller
+		{bidder, "bid " + id + " 0"},                          // zero
+		{bidder, "bid " + id + " -5"},                         // negative
+		{bidder, "bid " + id + " 1.0000001"},                  // more than 6 decimals
+		{bidder, "bid " + id + " 1e3"},                        // exponent
+		{bidder, "bid " + id + " NaN"},                        // not a number
+		{bidder, "bid " + id + " 99999999999999"},             // above the maximum
+		{bidder, "bid " + id + " ten"},                        // text
+		{bidder, "bid ffffffffffffffff 20"},                   // unknown id
+		{bidder, "bid " + id[:0] + "zz 20"},                   // not hex
+		{bidder, "bid " + id},                                 // missing amount
+		{bidder, "show nothere"},                              // unknown id
+		{seller, "open"},                                      // missing args
+		{seller, "open Pic 10 soon"},                          // bad duration
+		{seller, "open \"\" 10"},                              // empty item
+		{seller, "open \"unterminated 10"},                    // bad quoting
+		{seller, "frobnicate"},                                // unknown command
+		{seller, "open " + strings.Repeat("x", 5000) + " 10"}, // over-long line
+	}
+	for _, tc := range cases {
+		word := strings.Fields(tc.line)[0]
+		if _, err := fmt.Fprintln(tc.p.stdin, tc.line); err != nil {
+			t.Fatal(err)
+		}
+		r := tc.p.await(func(m map[string]any) bool { _, isReply := m["reply"]; return isReply }, 30*time.Second, "reply to "+tc.line[:min(len(tc.line), 40)])
+		if r["ok"] != false || r["error"] == "" || r["error"] == nil {
+			t.Fatalf("%q: reply %v, want ok:false with a reason", tc.line[:min(len(tc.line), 60)], r)
+		}
+		if len(tc.line) < 4096 && r["reply"] != word {
+			t.Fatalf("%q: reply names %v, want %q", tc.line, r["reply"], word)
+		}
+	}
+	// Nothing changed, and both peers keep working.
+	r := seller.must("show " + id)
+	if nbids(r) != 1 || r["status"] != "open" {
+		t.Fatalf("Lamp changed: %v", r)
+	}
+	if got := len(auctionsOf(seller.must("auctions"))); got != 2 {
+		t.Fatalf("seller has %d auctions, want 2", got)
+	}
+	bidder.must("bid " + id + " 13")
+	seller.eventually("show "+id, func(r map[string]any) bool { return nbids(r) == 2 }, "a good bid after the bad ones")
+}
