@@ -31,6 +31,7 @@ type candidate struct {
 	state   int
 	retried bool // a second request was sent after the first timed out
 	req     wire.DHTRequestID // the id of the latest request
+	granted bool              // the latest request was granted a second timeout (its reply arrived)
 	depth   int  // 0 for seeds; a node learned from a reply of depth d has depth d+1
 	sent    time.Time
 	timeout time.Duration
@@ -48,7 +49,8 @@ const RecordQuorum = 3
 type lookupStats struct {
 	requests, replies, timeouts, retries int
 	hops                                 int           // 1 + the largest depth among the nodes the end waited for
-	maxWait                              time.Duration // longest wait on a request that timed out, beyond its timeout
+	maxWait                              time.Duration // longest wait on a timed-out request beyond its timeout, less maxLate
+	maxLate                              time.Duration // longest delay of the timer firing (scheduling), for diagnosis
 	firstHit                             time.Duration // time to the first reply carrying a valid record
 	duration                             time.Duration
 }
@@ -147,6 +149,7 @@ func (n *Node) lookup(ctx context.Context, kind wire.DHTKind, target ID, seeds [
 	parallel := n.cfg.alpha
 	inflight := 0
 	holders := 0
+	stale := 0 // replies in a row that brought no closer node
 	var ends []*candidate // the candidates the end waited for, for the hops figure
 	timedOut := make(map[wire.DHTRequestID]bool)
 	defer func() {
@@ -227,7 +230,7 @@ func (n *Node) lookup(ctx context.Context, kind wire.DHTKind, target ID, seeds [
 		if err != nil {
 			return err
 		}
-		c.state, c.sent, c.timeout, c.p, c.req = candInFlight, sent, timeout, p, id
+		c.state, c.sent, c.timeout, c.p, c.req, c.granted = candInFlight, sent, timeout, p, id, false
 		byReq[id] = c
 		inflight++
 		res.stats.requests++
@@ -320,18 +323,27 @@ loop:
 				ends = append(ends, c)
 			}
 			if after := closestDist(); before != nil && after == before {
-				// Nothing closer came back: ask all of the k closest at once (Kademlia's
-				// final round).
-				parallel = k
+				// A whole round of alpha replies brought nothing closer: ask all of the k
+				// closest at once (Kademlia's final round).
+				if stale++; stale >= n.cfg.alpha {
+					parallel = k
+				}
+			} else {
+				stale = 0
 			}
 		case <-timer.C:
 			now := time.Now()
+			// How late the timer fired: on a loaded host the goroutine may wait to be scheduled.
+			late := max(0, now.Sub(next))
+			res.stats.maxLate = max(res.stats.maxLate, late)
 			for _, c := range cands {
 				if c.state != candInFlight || now.Before(c.sent.Add(c.timeout)) {
 					continue
 				}
-				if c.p != nil && c.p.arrived.Load() && now.Before(c.sent.Add(2*c.timeout)) {
-					// The reply is here and being checked: grant it one more timeout.
+				if !c.granted && c.p != nil && c.p.arrived.Load() {
+					// The reply is here and waits to be checked: grant it one more timeout,
+					// once.
+					c.granted = true
 					c.timeout *= 2
 					continue
 				}
@@ -340,7 +352,7 @@ loop:
 				inflight--
 				res.stats.timeouts++
 				n.stats.timeouts.Add(1)
-				res.stats.maxWait = max(res.stats.maxWait, now.Sub(c.sent)-c.timeout)
+				res.stats.maxWait = max(res.stats.maxWait, now.Sub(c.sent)-c.timeout-late)
 				if c.keyed && !c.retried {
 					c.state = candNew
 					if inTopK(c) {

@@ -30,7 +30,7 @@ func TestTestnet200(t *testing.T) {
 	// lookupAll looks the topic up from every live node, 8 at a time, and returns the number of
 	// lookups that found every announcer, the number of lookups, and the longest wait beyond a
 	// request's timeout.
-	lookupAll := func(alive func(int) bool) (ok, total int, maxWait, maxTimeout time.Duration) {
+	lookupAll := func(alive func(int) bool) (ok, total int, maxWait, maxLate time.Duration) {
 		var mu sync.Mutex
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, 8)
@@ -59,10 +59,11 @@ func TestTestnet200(t *testing.T) {
 					t.Logf("node %d: found %d of %d, err %v, stats %+v", i, found, len(want), err, res.stats)
 				}
 				maxWait = max(maxWait, res.stats.maxWait)
+				maxLate = max(maxLate, res.stats.maxLate)
 			}()
 		}
 		wg.Wait()
-		return ok, total, maxWait, maxTimeout
+		return ok, total, maxWait, maxLate
 	}
 	ok, total, _, _ := lookupAll(func(int) bool { return true })
 	if ok != total {
@@ -82,13 +83,13 @@ func TestTestnet200(t *testing.T) {
 		tn.Kill(i)
 		killed++
 	}
-	ok, total, maxWait, _ := lookupAll(tn.Alive)
-	t.Logf("after killing %d: %d of %d lookups found every announcer; longest wait beyond a timeout %v", killed, ok, total, maxWait)
+	ok, total, maxWait, maxLate := lookupAll(tn.Alive)
+	t.Logf("after killing %d: %d of %d lookups found every announcer; longest wait beyond a timeout %v (timer fired up to %v late)", killed, ok, total, maxWait, maxLate)
 	if ok*100 < total*99 {
 		t.Fatalf("after the kill: %d of %d lookups succeeded, want >= 99%%", ok, total)
 	}
-	// A lookup moves on from a dead node at its request timeout: the timer fires at the deadline,
-	// so the wait beyond it is only scheduling delay.
+	// A lookup moves on from a dead node at its request timeout. The wait is measured from the
+	// moment the lookup's timer fired, so a loaded host's scheduling delay does not count.
 	if maxWait > 50*time.Millisecond {
 		t.Fatalf("a request waited %v beyond its timeout", maxWait)
 	}
