@@ -29,10 +29,10 @@ type candidate struct {
 	id      ID
 	keyed   bool // false for a bootstrap address whose key is not known yet
 	state   int
-	retried bool // a second request was sent after the first timed out
+	retried bool              // a second request was sent after the first timed out
 	req     wire.DHTRequestID // the id of the latest request
 	granted bool              // the latest request was granted a second timeout (its reply arrived)
-	depth   int  // 0 for seeds; a node learned from a reply of depth d has depth d+1
+	depth   int               // 0 for seeds; a node learned from a reply of depth d has depth d+1
 	sent    time.Time
 	timeout time.Duration
 	token   wire.DHTToken
@@ -149,7 +149,7 @@ func (n *Node) lookup(ctx context.Context, kind wire.DHTKind, target ID, seeds [
 	parallel := n.cfg.alpha
 	inflight := 0
 	holders := 0
-	stale := 0 // replies in a row that brought no closer node
+	stale := 0            // replies in a row that brought no closer node
 	var ends []*candidate // the candidates the end waited for, for the hops figure
 	timedOut := make(map[wire.DHTRequestID]bool)
 	defer func() {

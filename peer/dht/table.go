@@ -279,9 +279,10 @@ func (t *table) all() []*contact {
 	return out
 }
 
-// touch notes a lookup into target's bucket.
+// touch notes a lookup into target's bucket, creating the bucket if it has no nodes yet, so that
+// an empty bucket is not refreshed again and again.
 func (t *table) touch(target ID, now time.Time) {
-	if b := t.bucketOf(target, false); b != nil {
+	if b := t.bucketOf(target, true); b != nil {
 		b.lastLookup = now
 	}
 }
