@@ -65,8 +65,8 @@ type lookupResult struct {
 // from the k closest nodes of the table and from seeds, with alpha requests in flight.
 //
 // A request that passes its soft timeout (srtt + 4*rttvar of that node) stops counting as in
-// flight, so the lookup moves on; a node among the k closest gets one more request with twice
-// the timeout; a late reply to either request is still used. A node is charged a failure in the
+// flight, so the lookup moves on; a node among the k closest (or a bootstrap address) gets one
+// more request with twice the timeout; a late reply to either request is still used. A node is charged a failure in the
 // routing table only when no reply came by the hard expiry, and never because a lookup ended.
 //
 // It ends when the k closest candidates that did not time out have all answered, when nothing is
@@ -353,7 +353,7 @@ loop:
 				res.stats.timeouts++
 				n.stats.timeouts.Add(1)
 				res.stats.maxWait = max(res.stats.maxWait, now.Sub(c.sent)-c.timeout-late)
-				if c.keyed && !c.retried {
+				if !c.retried {
 					c.state = candNew
 					if inTopK(c) {
 						// One more try with twice the timeout: on a loaded host a reply is late
