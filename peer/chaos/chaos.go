@@ -28,6 +28,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -103,6 +104,9 @@ type Report struct {
 
 	Heals []Heal
 	Net   faultnet.Stats
+	// MaxGoroutines is the most goroutines the process had at any convergence poll: the whole
+	// market runs in this process, so a backlog in any peer shows here.
+	MaxGoroutines int
 
 	// Violations lists every broken invariant, one sentence each; empty when the run passed.
 	Violations []string
@@ -600,6 +604,7 @@ func digest(as []auction.Auction) string {
 }
 
 func (h *harness) converged() bool {
+	h.rep.MaxGoroutines = max(h.rep.MaxGoroutines, runtime.NumGoroutine())
 	var first string
 	for k, i := range h.live() {
 		d := digest(h.nodes[i].Auctions())

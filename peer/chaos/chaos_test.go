@@ -64,6 +64,17 @@ func TestChaos(t *testing.T) {
 		peers = n
 	}
 	rounds := envInt(t, envRounds)
+	// Under the race detector the engine's anti-entropy at 300 ms outruns head verification
+	// (ed25519 is ~10x slower) and exchanges pile up; see RELIABILITY.md. Use 1 s there.
+	// The race-mode run is a smoke test (one seed, 8 rounds, loose bound); the figures come from
+	// runs without -race.
+	antiEntropy, slack := DefaultAntiEntropy, convergeSlack
+	if raceEnabled {
+		antiEntropy, slack = time.Second, 3*convergeSlack
+		if rounds == 0 && len(seeds) == len(fastSeeds) {
+			seeds, rounds = seeds[:1], 8
+		}
+	}
 	if testing.Short() && len(seeds) > 1 {
 		seeds = seeds[:1]
 	}
@@ -75,14 +86,14 @@ func TestChaos(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			defer cancel()
 			start := time.Now()
-			rep, err := Run(ctx, Config{Seed: seed, Dir: t.TempDir(), Peers: peers, Rounds: rounds})
+			rep, err := Run(ctx, Config{Seed: seed, Dir: t.TempDir(), Peers: peers, Rounds: rounds, AntiEntropy: antiEntropy})
 			if err != nil {
 				t.Fatalf("%v\nreplay: %s=%d go test ./peer/chaos -run TestChaos", err, envSeed, seed)
 			}
 			for _, v := range rep.Violations {
 				t.Errorf("invariant broken: %s", v)
 			}
-			bound := DefaultAntiEntropy + convergeSlack
+			bound := antiEntropy + slack
 			for _, h := range rep.Heals {
 				all = append(all, h.Duration)
 				if h.Duration > bound {
@@ -92,10 +103,10 @@ func TestChaos(t *testing.T) {
 			if t.Failed() {
 				t.Logf("replay: %s=%d go test ./peer/chaos -run TestChaos", envSeed, seed)
 			}
-			t.Logf("seed %d: %d peers, faults %+v, %v; opens %d/%d, bids %d acked %d rejected %d failed %d, closes %d/%d, crashes %d, partitions %d, isolations %d; heals %v; packets %+v",
+			t.Logf("seed %d: %d peers, faults %+v, %v; opens %d/%d, bids %d acked %d rejected %d failed %d, closes %d/%d, crashes %d, partitions %d, isolations %d; heals %v; max goroutines %d; packets %+v",
 				seed, rep.Peers, rep.Faults, time.Since(start).Round(time.Millisecond), rep.OpensAcked, rep.Opens, rep.Bids, rep.BidsAcked,
 				rep.BidsRejected, rep.BidsErr, rep.ClosesAcked, rep.Closes, rep.Crashes, rep.Partitions, rep.Isolations,
-				heals(rep.Heals), rep.Net)
+				heals(rep.Heals), rep.MaxGoroutines, rep.Net)
 		})
 		if !ok {
 			failed++
