@@ -332,7 +332,11 @@ func TestRestartAfterKillAcrossProcesses(t *testing.T) {
 	if again.ready["peer"] != key {
 		t.Fatalf("restart changed the key: %v -> %v", key, again.ready["peer"])
 	}
-	r := again.eventually("show "+vase, func(r map[string]any) bool { return r["status"] == "closed" }, "missed close arrives")
+	// The close arrives with the seller's log; the winner's name with the winner's own log.
+	r := again.eventually("show "+vase, func(r map[string]any) bool {
+		w, _ := r["winner"].(map[string]any)
+		return r["status"] == "closed" && w != nil && w["bidder_name"] != ""
+	}, "missed close and the winner's profile arrive")
 	if w := r["winner"].(map[string]any); w["bidder_name"] != "other" || w["amount"] != "7" {
 		t.Fatalf("winner after restart %v, want other at 7", w)
 	}
