@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -187,6 +188,71 @@ func TestTUIInTmux(t *testing.T) {
 	if err := seller.cmd.Wait(); err != nil {
 		t.Fatalf("seller: exit after quit: %v", err)
 	}
+}
+
+// TestTUIExitsOnSIGTERM: `kill <pid>` (SIGTERM) ends the TUI with status 0 right after its first
+// frame, five times over. Two bubbletea v1 problems break this when runProgram uses
+// tea.WithContext and bubbletea's own signal handler: the handler races main's
+// signal.NotifyContext, and when the context ends the event loop first, the handler blocks forever
+// sending QuitMsg so Program.Run never returns (4 hangs in 10); and a program killed through its
+// context closes its input reader while the read loop still uses it (a data race: exit status
+// 66 under -race).
+func TestTUIExitsOnSIGTERM(t *testing.T) {
+	t.Skip("pending a fix outside this file: runProgram (tuimode.go) must pass tea.WithoutSignalHandler() " +
+		"and quit with context.AfterFunc(ctx, p.Quit) instead of tea.WithContext; remove this line with that fix")
+	needTmux(t)
+	bin := binary(t)
+	boot := startBootstrap(t)
+	for i := range 5 {
+		dir := t.TempDir()
+		status := filepath.Join(dir, "status")
+		cmd := fmt.Sprintf("%s --data %s --name sig --bootstrap %s --listen 127.0.0.1:0 --market sig 2>%s; "+
+			"echo $? >%s.tmp && mv %s.tmp %s", shellQuote(bin), shellQuote(filepath.Join(dir, "data")), boot,
+			shellQuote(filepath.Join(dir, "stderr")), shellQuote(status), shellQuote(status), shellQuote(status))
+		tm := startTerm(t, "env TERM=xterm-256color NO_COLOR=1 "+cmd)
+		tm.wait(`sig [0-9a-f]{8} │ market sig`)
+		shell, err := strconv.Atoi(strings.TrimSpace(tm.run("display-message", "-p", "-t", tm.target, "#{pane_pid}")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid := childOf(t, shell)
+		if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if b, err := os.ReadFile(status); err == nil {
+				if code := strings.TrimSpace(string(b)); code != "0" {
+					eb, _ := os.ReadFile(filepath.Join(dir, "stderr"))
+					t.Fatalf("run %d: exit status %s after SIGTERM; stderr:\n%s", i, code, eb)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				syscall.Kill(pid, syscall.SIGKILL)
+				t.Fatalf("run %d: the TUI still runs 10s after SIGTERM", i)
+			}
+			time.Sleep(tmuxPoll) // polling a condition with a deadline: another process writes it
+		}
+	}
+}
+
+// childOf returns the pid of the one child process of parent (Linux /proc).
+func childOf(t *testing.T, parent int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", parent, parent))
+	if err != nil {
+		t.Fatalf("children of %d: %v", parent, err)
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 1 {
+		t.Fatalf("process %d has children %q, want one", parent, f)
+	}
+	pid, err := strconv.Atoi(f[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
 }
 
 // waitFile polls until path exists and returns its content, trimmed; it fails after tmuxWait.
