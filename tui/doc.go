@@ -77,9 +77,15 @@
 // # Running it
 //
 //	m := tui.New(node, tui.WithContext(ctx))
-//	_, err := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx)).Run()
+//	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithoutSignalHandler())
+//	stop := context.AfterFunc(ctx, p.Quit) // ctx from signal.NotifyContext(SIGINT, SIGTERM)
+//	_, err := p.Run()
+//	stop()
 //	node.Close()
 //
 // The program quits on q or ctrl+c; the caller then closes the engine. Logs must go to a file,
-// never to the screen (see WithLogger).
+// never to the screen (see WithLogger). Let one party handle signals and end the program with
+// Quit: with bubbletea v1.3, its own signal handler next to signal.NotifyContext can block Run
+// forever, and a program killed through tea.WithContext closes its input reader under its read
+// loop (a data race).
 package tui
