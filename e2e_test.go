@@ -25,6 +25,17 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the binaries the tests and benchmarks built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, p := range []string{binPath, benchBinPath} {
+		if p != "" {
+			os.RemoveAll(filepath.Dir(p))
+		}
+	}
+	os.Exit(code)
+}
+
 // binary builds auction-tui once per test run.
 func binary(t *testing.T) string {
 	t.Helper()

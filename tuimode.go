@@ -45,7 +45,11 @@ var _ tui.Engine = (*peer.Node)(nil)
 // runProgram runs the dashboard on the terminal until the user quits or ctx ends.
 func runProgram(ctx context.Context, node *peer.Node, logger *slog.Logger) error {
 	m := tui.New(node, tui.WithContext(ctx), tui.WithLogger(logger))
-	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx))
+	// Bubble Tea's own signal handler would race main's signal.NotifyContext, and killing the
+	// program through tea.WithContext races inside Bubble Tea: quit it like a keypress instead.
+	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithoutSignalHandler())
+	stop := context.AfterFunc(ctx, p.Quit)
+	defer stop()
 	if _, err := p.Run(); err != nil && ctx.Err() == nil && !errors.Is(err, tea.ErrProgramKilled) {
 		return fmt.Errorf("terminal UI: %w", err)
 	}
