@@ -108,6 +108,9 @@ type Report struct {
 	// market runs in this process, so a backlog in any peer shows here.
 	MaxGoroutines int
 
+	// Schedule lists the faults as they were applied, one line each ("round 3: crash p02").
+	Schedule []string
+
 	// Violations lists every broken invariant, one sentence each; empty when the run passed.
 	Violations []string
 }
@@ -350,6 +353,7 @@ func (h *harness) workload(ctx context.Context) error {
 			if err := h.startPeer(ctx, rs.peer); err != nil {
 				return err
 			}
+			h.note(r, "restart %s", h.names[rs.peer])
 			if active != nil {
 				h.apply(active)
 			}
@@ -365,16 +369,19 @@ func (h *harness) workload(ctx context.Context) error {
 			case x < 12 && active == nil:
 				active = h.partition(r)
 				h.apply(active)
+				h.note(r, "partition %v until round %d", active.groups, active.until)
 				h.rep.Partitions++
 			case x < 20 && active == nil:
 				p := h.rng.IntN(h.cfg.Peers)
 				active = &fault{kind: "isolate", groups: [][]int{{p}}, until: r + 1 + h.rng.IntN(3)}
 				h.apply(active)
+				h.note(r, "isolate p%02d until round %d", p, active.until)
 				h.rep.Isolations++
 			case x < 30 && len(h.live()) > 2:
 				crash = h.pickLive(-1)
 				restarts = append(restarts, restart{peer: crash, round: r + 1 + h.rng.IntN(3)})
 				slices.SortStableFunc(restarts, func(a, b restart) int { return a.round - b.round })
+				h.note(r, "crash %s during the round's operations", h.names[crash])
 				h.rep.Crashes++
 			}
 		}
@@ -641,6 +648,10 @@ func (h *harness) finish(ctx context.Context) error {
 	return nil
 }
 
+func (h *harness) note(round int, format string, args ...any) {
+	h.rep.Schedule = append(h.rep.Schedule, fmt.Sprintf("round %d: ", round)+fmt.Sprintf(format, args...))
+}
+
 func (h *harness) violate(format string, args ...any) {
 	h.rep.Violations = append(h.rep.Violations, fmt.Sprintf(format, args...))
 }
@@ -714,7 +725,12 @@ func (h *harness) check() {
 				continue // reported above
 			}
 			if !slices.ContainsFunc(a.Bids, func(b auction.Bid) bool { return b.Signed == ab.bid.Signed }) {
-				h.violate("acknowledged bid %s on %s lost on %s", ab.bid.Amount, id[:8], h.names[i])
+				var have []string
+				for _, b := range a.Bids {
+					have = append(have, fmt.Sprintf("%s@%d", b.Amount, b.Index))
+				}
+				h.violate("acknowledged bid %s by %s on %s (seller %s, %s, accepted bids %v) lost on %s",
+					ab.bid.Amount, h.nameOf(ab.bid.Bidder), id[:8], h.nameOf(a.Seller), a.Status, have, h.names[i])
 			}
 		}
 	}
@@ -734,6 +750,15 @@ func (h *harness) checkRejected(live []int) {
 			}
 		}
 	}
+}
+
+func (h *harness) nameOf(k wire.PeerKey) string {
+	for i, n := range h.nodes {
+		if n != nil && n.Key() == k {
+			return h.names[i]
+		}
+	}
+	return k.Short()
 }
 
 func bidKey(b *auction.Bid) string {

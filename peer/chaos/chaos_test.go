@@ -6,6 +6,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -101,6 +102,7 @@ func TestChaos(t *testing.T) {
 				}
 			}
 			if t.Failed() {
+				t.Logf("fault schedule:\n  %s", strings.Join(rep.Schedule, "\n  "))
 				t.Logf("replay: %s=%d go test ./peer/chaos -run TestChaos", envSeed, seed)
 			}
 			t.Logf("seed %d: %d peers, faults %+v, %v; opens %d/%d, bids %d acked %d rejected %d failed %d, closes %d/%d, crashes %d, partitions %d, isolations %d; heals %v; max goroutines %d; packets %+v",
