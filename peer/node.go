@@ -62,6 +62,7 @@ type Node struct {
 	known    map[wire.PeerKey]uint64 // longest signed head seen per log
 	peers    map[wire.PeerKey]*peerState
 	fetching map[wire.PeerKey]bool // logs with a fetch running
+	busy     map[busyKey]bool      // per-peer exchanges and reconciles running
 
 	seq      chan *seqReq
 	deadline chan struct{} // pokes the auto-closer when own deadlines change
@@ -107,6 +108,7 @@ func New(ctx context.Context, opts ...Option) (*Node, error) {
 		known:    make(map[wire.PeerKey]uint64),
 		peers:    make(map[wire.PeerKey]*peerState),
 		fetching: make(map[wire.PeerKey]bool),
+		busy:     make(map[busyKey]bool),
 		seq:      make(chan *seqReq, MaxBatch),
 		deadline: make(chan struct{}, 1),
 		events:   newBus(),

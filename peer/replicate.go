@@ -123,12 +123,61 @@ func (n *Node) handleHeads(ctx context.Context, req *rpc.Request) ([]byte, error
 	if err != nil {
 		return nil, rpc.Reject("malformed heads: " + err.Error())
 	}
+	// One reconcile per caller at a time: a caller that sends heads faster than this node checks
+	// them gets its later sets dropped (the next exchange carries them again).
+	if n.tryBusy(req.Caller, busyReconcile) {
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			defer n.doneBusy(req.Caller, busyReconcile)
+			n.reconcile(n.ctx, req.Caller, hs.Heads)
+		}()
+	}
+	return n.headsMsg().Marshal(), nil
+}
+
+// Kinds of per-peer work of which at most one runs at a time.
+const (
+	busyExchange = iota
+	busyReconcile
+)
+
+type busyKey struct {
+	peer wire.PeerKey
+	kind int
+}
+
+// tryBusy marks kind of work for peer p as running; it reports false if it already is.
+func (n *Node) tryBusy(p wire.PeerKey, kind int) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	k := busyKey{p, kind}
+	if n.busy[k] {
+		return false
+	}
+	n.busy[k] = true
+	return true
+}
+
+func (n *Node) doneBusy(p wire.PeerKey, kind int) {
+	n.mu.Lock()
+	delete(n.busy, busyKey{p, kind})
+	n.mu.Unlock()
+}
+
+// startExchange runs one heads exchange with p in the background unless one is running already.
+func (n *Node) startExchange(p wire.PeerKey) {
+	if !n.tryBusy(p, busyExchange) {
+		return
+	}
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		n.reconcile(n.ctx, req.Caller, hs.Heads)
+		defer n.doneBusy(p, busyExchange)
+		ctx, cancel := context.WithTimeout(n.ctx, 30*time.Second)
+		defer cancel()
+		n.exchangeHeads(ctx, p)
 	}()
-	return n.headsMsg().Marshal(), nil
 }
 
 func (n *Node) headsMsg() wire.Heads {
@@ -158,8 +207,11 @@ func (n *Node) exchangeHeads(ctx context.Context, p wire.PeerKey) {
 // reconcile checks heads received from p and fetches from p every log it is ahead on.
 func (n *Node) reconcile(ctx context.Context, p wire.PeerKey, heads []wire.SignedHead) {
 	for _, h := range heads {
-		if h.Key == n.key {
+		if h.Key == n.key || ctx.Err() != nil {
 			continue
+		}
+		if n.store.Log(h.Key).Head() == h {
+			continue // the very head held already: nothing new, no signature to check
 		}
 		need, err := n.store.ObserveHead(h)
 		if err != nil {

@@ -62,13 +62,7 @@ func (n *Node) onConnect(k wire.PeerKey, addr netip.AddrPort) {
 		return
 	}
 	n.emit(Event{Kind: EventPeerConnected, Peer: info})
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		ctx, cancel := context.WithTimeout(n.ctx, 30*time.Second)
-		defer cancel()
-		n.exchangeHeads(ctx, k)
-	}()
+	n.startExchange(k)
 }
 
 func (n *Node) onDisconnect(k wire.PeerKey, err error) {
@@ -261,14 +255,8 @@ func (n *Node) keepConnected(k wire.PeerKey, p *peerState) {
 		}
 		select {
 		case <-p.wake:
-		case <-time.After(n.cfg.antiEntropy):
-			n.wg.Add(1)
-			go func() {
-				defer n.wg.Done()
-				ctx, cancel := context.WithTimeout(n.ctx, 30*time.Second)
-				defer cancel()
-				n.exchangeHeads(ctx, k)
-			}()
+		case <-time.After(jitter(n.cfg.antiEntropy)):
+			n.startExchange(k)
 		case <-n.ctx.Done():
 			return
 		}
