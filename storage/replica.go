@@ -151,10 +151,13 @@ func (s *Store) ObserveHead(head wire.SignedHead) (need bool, err error) {
 	return false, s.equivocate(k, cur, head)
 }
 
-// checkHead verifies a head's signature and fork.
+// checkHead verifies a head's signature and fork, and that a zero-length head has the empty root.
 func checkHead(h wire.SignedHead) error {
 	if err := h.Verify(); err != nil {
 		return &VerifyError{Key: h.Key, Reason: "head signature does not verify"}
+	}
+	if h.Length == 0 && h.Root != emptyRoot() {
+		return &VerifyError{Key: h.Key, Reason: "zero-length head with a non-empty root"}
 	}
 	if h.Fork != 0 {
 		return &VerifyError{Key: h.Key, Reason: fmt.Sprintf("fork %d is not supported (only 0)", h.Fork)}
