@@ -48,15 +48,20 @@ const (
 	MinPeers = 8
 	MaxPeers = 32
 	// DefaultRounds is the number of workload rounds when Config.Rounds is zero.
-	DefaultRounds = 24
+	DefaultRounds = 16
 	// DefaultAntiEntropy is the peers' heads-exchange period when Config.AntiEntropy is zero.
 	DefaultAntiEntropy = 300 * time.Millisecond
 	// DefaultConvergeTimeout bounds each wait for convergence when Config.ConvergeTimeout is zero.
 	DefaultConvergeTimeout = 60 * time.Second
 	// DefaultStartTimeout bounds the wait for the initial full mesh.
 	DefaultStartTimeout = 60 * time.Second
-	// bidTimeout bounds one bid round trip to a seller in the harness.
-	bidTimeout = 2 * time.Second
+	// DefaultBidTimeout bounds one bid round trip to a seller when Config.BidTimeout is zero. A
+	// bid to a seller across a partition waits this long; it is most of a seed's run time.
+	DefaultBidTimeout = 750 * time.Millisecond
+	// lookupEvery is the peers' market lookup period: short, so that the mesh forms quickly.
+	lookupEvery = 250 * time.Millisecond
+	// maxBidErrKinds bounds Report.BidErrs.
+	maxBidErrKinds = 8
 	// pollEvery is the resolution of convergence measurements.
 	pollEvery = 10 * time.Millisecond
 )
@@ -77,6 +82,8 @@ type Config struct {
 	Rounds int
 	// AntiEntropy is the peers' heads-exchange period; zero means DefaultAntiEntropy.
 	AntiEntropy time.Duration
+	// BidTimeout bounds one bid round trip (peer.WithBidTimeout); zero means DefaultBidTimeout.
+	BidTimeout time.Duration
 	// ConvergeTimeout bounds each wait for convergence; zero means DefaultConvergeTimeout.
 	ConvergeTimeout time.Duration
 	// NoFaults runs the workload on a perfect network with no partitions or crashes (a baseline).
@@ -107,6 +114,17 @@ type Report struct {
 	// MaxGoroutines is the most goroutines the process had at any convergence poll: the whole
 	// market runs in this process, so a backlog in any peer shows here.
 	MaxGoroutines int
+
+	// Start, Workload and Final are the wall time of the three phases: starting the market and
+	// forming the mesh, the workload rounds (with their convergence waits), and the final heal
+	// and check.
+	Start, Workload, Final time.Duration
+
+	// BidErrs counts the bids that failed without a rejection, by kind: "unknown auction" (the
+	// open had not reached the bidder yet), "seller unreachable: ..." with the transport's
+	// reason, or the error text (the first maxBidErrKinds distinct kinds; the rest count under
+	// "other").
+	BidErrs map[string]int
 
 	// Schedule lists the faults as they were applied, one line each ("round 3: crash p02").
 	Schedule []string
@@ -171,6 +189,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.AntiEntropy == 0 {
 		cfg.AntiEntropy = DefaultAntiEntropy
 	}
+	if cfg.BidTimeout == 0 {
+		cfg.BidTimeout = DefaultBidTimeout
+	}
 	if cfg.ConvergeTimeout == 0 {
 		cfg.ConvergeTimeout = DefaultConvergeTimeout
 	}
@@ -191,18 +212,24 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	h.net = faultnet.New(cfg.Seed, faultnet.WithLogger(cfg.Logger))
 	defer h.net.Close()
 	defer h.closeAll()
+	t0 := time.Now()
 	if err := h.start(ctx); err != nil {
 		return h.rep, err
 	}
+	h.rep.Start = time.Since(t0)
 	if err := h.net.SetDefault(h.rep.Faults); err != nil {
 		return h.rep, err
 	}
+	t1 := time.Now()
 	if err := h.workload(ctx); err != nil {
 		return h.rep, err
 	}
+	t2 := time.Now()
+	h.rep.Workload = t2.Sub(t1)
 	if err := h.finish(ctx); err != nil {
 		return h.rep, err
 	}
+	h.rep.Final = time.Since(t2)
 	h.rep.Net = h.net.Stats()
 	if !cfg.NoFaults && h.rep.Net.Sent == 0 {
 		return h.rep, ErrNotWrapped
@@ -245,8 +272,8 @@ func (h *harness) startPeer(ctx context.Context, i int) error {
 		return []peer.Option{
 			peer.WithDataDir(filepath.Join(h.cfg.Dir, h.names[i])), peer.WithName(h.names[i]),
 			peer.WithListen(listen), peer.WithBootstrap(h.bootAddr()), peer.WithMarket("chaos"),
-			peer.WithAntiEntropy(h.cfg.AntiEntropy), peer.WithLookupInterval(500 * time.Millisecond),
-			peer.WithBidTimeout(bidTimeout), peer.WithLogger(h.log.With("peer", h.names[i])),
+			peer.WithAntiEntropy(h.cfg.AntiEntropy), peer.WithLookupInterval(lookupEvery),
+			peer.WithBidTimeout(h.cfg.BidTimeout), peer.WithLogger(h.log.With("peer", h.names[i])),
 			peer.WithPacketConnWrapper(h.net.Wrap),
 		}
 	}
@@ -560,6 +587,14 @@ func (h *harness) do(ctx context.Context, n *peer.Node, o op) {
 			h.rejected = append(h.rejected, rejBid{slot: o.slot, amount: wire.Amount(o.amount)})
 		default:
 			h.rep.BidsErr++
+			if h.rep.BidErrs == nil {
+				h.rep.BidErrs = make(map[string]int)
+			}
+			k := bidErrKind(err)
+			if _, ok := h.rep.BidErrs[k]; !ok && len(h.rep.BidErrs) >= maxBidErrKinds {
+				k = "other"
+			}
+			h.rep.BidErrs[k]++
 		}
 	case opClose:
 		h.mu.Lock()
@@ -759,6 +794,19 @@ func (h *harness) nameOf(k wire.PeerKey) string {
 		}
 	}
 	return k.Short()
+}
+
+// bidErrKind names the kind of a failed bid without the auction id, so that kinds aggregate.
+func bidErrKind(err error) string {
+	switch {
+	case errors.Is(err, auction.ErrNotFound):
+		return "unknown auction"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return "context: " + err.Error()
+	case errors.Is(err, peer.ErrClosed):
+		return "node closed"
+	}
+	return err.Error()
 }
 
 func bidKey(b *auction.Bid) string {

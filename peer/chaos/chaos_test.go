@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -17,7 +18,13 @@ import (
 //	CHAOS_SEEDS=k    run seeds 1..k (the full set is CHAOS_SEEDS=1000)
 //	CHAOS_PEERS=n    force the market size (default: the seed picks 8..32; the fast subset uses 8)
 //	CHAOS_ROUNDS=n   workload rounds per seed (default DefaultRounds)
+//	CHAOS_AE_MS=n    anti-entropy period in milliseconds (default DefaultAntiEntropy)
+//
+// With CHAOS_SEEDS the seeds run as parallel subtests, at most -parallel at once (default
+// GOMAXPROCS): a seed spends most of its time waiting (bid timeouts across partitions,
+// convergence polls), so -parallel 4 on two cores roughly doubles the throughput.
 const (
+	envAntiEntropy = "CHAOS_AE_MS"
 	envSeed   = "CHAOS_SEED"
 	envSeeds  = "CHAOS_SEEDS"
 	envPeers  = "CHAOS_PEERS"
@@ -69,7 +76,10 @@ func TestChaos(t *testing.T) {
 	// (ed25519 is ~10x slower) and exchanges pile up; see RELIABILITY.md. Use 1 s there.
 	// The race-mode run is a smoke test (one seed, 8 rounds, loose bound); the figures come from
 	// runs without -race.
-	antiEntropy, slack := DefaultAntiEntropy, convergeSlack
+	antiEntropy, slack := time.Duration(envInt(t, envAntiEntropy))*time.Millisecond, convergeSlack
+	if antiEntropy == 0 {
+		antiEntropy = DefaultAntiEntropy
+	}
 	if raceEnabled {
 		antiEntropy, slack = time.Second, 3*convergeSlack
 		if rounds == 0 && len(seeds) == len(fastSeeds) {
@@ -80,46 +90,70 @@ func TestChaos(t *testing.T) {
 		seeds = seeds[:1]
 	}
 
-	var all []time.Duration
-	failed := 0
-	for _, seed := range seeds {
-		ok := t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-			defer cancel()
-			start := time.Now()
-			rep, err := Run(ctx, Config{Seed: seed, Dir: t.TempDir(), Peers: peers, Rounds: rounds, AntiEntropy: antiEntropy})
-			if err != nil {
-				t.Fatalf("%v\nreplay: %s=%d go test ./peer/chaos -run TestChaos", err, envSeed, seed)
-			}
-			for _, v := range rep.Violations {
-				t.Errorf("invariant broken: %s", v)
-			}
-			bound := antiEntropy + slack
-			for _, h := range rep.Heals {
-				all = append(all, h.Duration)
-				if h.Duration > bound {
-					t.Errorf("convergence after %s heal took %v, bound %v", h.Kind, h.Duration, bound)
+	// The full set runs its seeds as parallel subtests (at most -parallel at once, default
+	// GOMAXPROCS); the fast subset runs them one after the other.
+	parallel := envInt(t, envSeeds) > 0
+	var (
+		mu     sync.Mutex
+		all    []time.Duration
+		failed []uint64
+	)
+	t.Run("seeds", func(t *testing.T) {
+		for _, seed := range seeds {
+			t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+				if parallel {
+					t.Parallel()
 				}
-			}
-			if t.Failed() {
-				t.Logf("fault schedule:\n  %s", strings.Join(rep.Schedule, "\n  "))
-				t.Logf("replay: %s=%d go test ./peer/chaos -run TestChaos", envSeed, seed)
-			}
-			t.Logf("seed %d: %d peers, faults %+v, %v; opens %d/%d, bids %d acked %d rejected %d failed %d, closes %d/%d, crashes %d, partitions %d, isolations %d; heals %v; max goroutines %d; packets %+v",
-				seed, rep.Peers, rep.Faults, time.Since(start).Round(time.Millisecond), rep.OpensAcked, rep.Opens, rep.Bids, rep.BidsAcked,
-				rep.BidsRejected, rep.BidsErr, rep.ClosesAcked, rep.Closes, rep.Crashes, rep.Partitions, rep.Isolations,
-				heals(rep.Heals), rep.MaxGoroutines, rep.Net)
-		})
-		if !ok {
-			failed++
-			fmt.Fprintf(os.Stderr, "CHAOS_SEED=%d\n", seed)
+				defer func() {
+					if t.Failed() {
+						fmt.Fprintf(os.Stderr, "CHAOS_SEED=%d\n", seed)
+						mu.Lock()
+						failed = append(failed, seed)
+						mu.Unlock()
+					}
+				}()
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+				defer cancel()
+				start := time.Now()
+				rep, err := Run(ctx, Config{Seed: seed, Dir: t.TempDir(), Peers: peers, Rounds: rounds, AntiEntropy: antiEntropy})
+				if err != nil {
+					t.Fatalf("%v\nreplay: %s=%d go test ./peer/chaos -run TestChaos", err, envSeed, seed)
+				}
+				for _, v := range rep.Violations {
+					t.Errorf("invariant broken: %s", v)
+				}
+				bound := antiEntropy + slack
+				mu.Lock()
+				for _, h := range rep.Heals {
+					all = append(all, h.Duration)
+				}
+				mu.Unlock()
+				for _, h := range rep.Heals {
+					if h.Duration > bound {
+						t.Errorf("convergence after %s heal took %v, bound %v", h.Kind, h.Duration, bound)
+					}
+				}
+				if t.Failed() {
+					t.Logf("fault schedule:\n  %s", strings.Join(rep.Schedule, "\n  "))
+					t.Logf("replay: %s=%d go test ./peer/chaos -run TestChaos", envSeed, seed)
+				}
+				t.Logf("seed %d: %d peers, faults %+v, %v (start %v, workload %v, final %v); opens %d/%d, bids %d acked %d rejected %d failed %d, closes %d/%d, crashes %d, partitions %d, isolations %d; heals %v; max goroutines %d; packets %+v",
+					seed, rep.Peers, rep.Faults, time.Since(start).Round(time.Millisecond),
+					rep.Start.Round(time.Millisecond), rep.Workload.Round(time.Millisecond), rep.Final.Round(time.Millisecond), rep.OpensAcked, rep.Opens, rep.Bids, rep.BidsAcked,
+					rep.BidsRejected, rep.BidsErr, rep.ClosesAcked, rep.Closes, rep.Crashes, rep.Partitions, rep.Isolations,
+					heals(rep.Heals), rep.MaxGoroutines, rep.Net)
+				if len(rep.BidErrs) > 0 {
+					t.Logf("seed %d: bid errors: %v", seed, rep.BidErrs)
+				}
+			})
 		}
-	}
+	})
+	slices.Sort(failed)
 	if len(all) > 0 {
 		slices.Sort(all)
 		q := func(p float64) time.Duration { return all[min(len(all)-1, int(p*float64(len(all))))] }
-		t.Logf("convergence over %d heals: p50 %v, p90 %v, p99 %v, max %v; %d of %d seeds failed",
-			len(all), q(0.5), q(0.9), q(0.99), all[len(all)-1], failed, len(seeds))
+		t.Logf("convergence over %d heals: p50 %v, p90 %v, p99 %v, max %v; %d of %d seeds failed %v",
+			len(all), q(0.5), q(0.9), q(0.99), all[len(all)-1], len(failed), len(seeds), failed)
 	}
 }
 
