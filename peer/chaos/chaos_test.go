@@ -25,10 +25,10 @@ import (
 // convergence polls), so -parallel 4 on two cores roughly doubles the throughput.
 const (
 	envAntiEntropy = "CHAOS_AE_MS"
-	envSeed   = "CHAOS_SEED"
-	envSeeds  = "CHAOS_SEEDS"
-	envPeers  = "CHAOS_PEERS"
-	envRounds = "CHAOS_ROUNDS"
+	envSeed        = "CHAOS_SEED"
+	envSeeds       = "CHAOS_SEEDS"
+	envPeers       = "CHAOS_PEERS"
+	envRounds      = "CHAOS_ROUNDS"
 )
 
 // fastSeeds run by default: small markets, so that the package stays well under a minute with
