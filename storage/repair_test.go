@@ -182,9 +182,12 @@ func crashEntry(v uint64) []byte {
 // TestCrash kills a child process (SIGKILL) that appends in a loop after a random number of
 // acknowledged appends, reopens the folder and checks that every acknowledged entry is there with
 // its content and that the log verifies against its signed head. STORAGE_CRASHES sets the
-// number of crashes (default 50).
+// number of crashes (default 50, 15 under -race).
 func TestCrash(t *testing.T) {
 	crashes := 50
+	if raceEnabled {
+		crashes = 15 // race-built children are ~5x slower; keep the package under a minute
+	}
 	if v := os.Getenv("STORAGE_CRASHES"); v != "" {
 		crashes, _ = strconv.Atoi(v)
 	}
