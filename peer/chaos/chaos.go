@@ -90,6 +90,21 @@ type Config struct {
 	NoFaults bool
 	// Logger receives the engine's and the harness's diagnostics. Default: discard.
 	Logger *slog.Logger
+	// Duration, when positive, makes a soak run: workload rounds go on until it has passed
+	// (Rounds is then ignored).
+	Duration time.Duration
+	// SampleEvery, when positive, samples the process's heap and goroutines at that period
+	// (after a forced GC) into Report.Samples.
+	SampleEvery time.Duration
+}
+
+// Sample is one measurement of the whole process (the market and the harness) during a run.
+type Sample struct {
+	At         time.Duration // since the workload started
+	HeapInuse  uint64        // runtime.MemStats.HeapInuse after runtime.GC, bytes
+	Goroutines int           // runtime.NumGoroutine
+	Entries    uint64        // log entries held by the first live peer (all logs)
+	Live       int           // peers running at the time
 }
 
 // Heal is one measured convergence: what healed and how long every peer took to agree.
@@ -125,6 +140,11 @@ type Report struct {
 	// reason, or the error text (the first maxBidErrKinds distinct kinds; the rest count under
 	// "other").
 	BidErrs map[string]int
+
+	// Samples are the heap and goroutine measurements, when Config.SampleEvery is set.
+	Samples []Sample
+	// RoundsRun is the number of workload rounds run.
+	RoundsRun int
 
 	// Schedule lists the faults as they were applied, one line each ("round 3: crash p02").
 	Schedule []string
@@ -284,7 +304,9 @@ func (h *harness) startPeer(ctx context.Context, i int) error {
 	if err != nil {
 		return fmt.Errorf("chaos: start %s: %w", h.names[i], err)
 	}
+	h.mu.Lock() // the sampler reads h.nodes
 	h.nodes[i] = n
+	h.mu.Unlock()
 	h.addrs[i] = n.Addr()
 	return nil
 }
@@ -364,7 +386,13 @@ type restart struct {
 func (h *harness) workload(ctx context.Context) error {
 	var active *fault
 	var restarts []restart
-	for r := range h.cfg.Rounds {
+	start := time.Now()
+	if h.cfg.SampleEvery > 0 {
+		stop := h.sample(start)
+		defer stop()
+	}
+	for r := 0; h.more(r, start); r++ {
+		h.rep.RoundsRun = r + 1
 		// Heal first, then measure convergence with no operation in flight.
 		if active != nil && r >= active.until {
 			h.net.Heal()
@@ -428,6 +456,50 @@ func (h *harness) workload(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// more reports whether round r runs: r < Rounds, or, in a soak run, the duration not yet over.
+func (h *harness) more(r int, start time.Time) bool {
+	if h.cfg.Duration > 0 {
+		return time.Since(start) < h.cfg.Duration
+	}
+	return r < h.cfg.Rounds
+}
+
+// sample starts the sampler goroutine; the returned function stops it and waits for it.
+func (h *harness) sample(start time.Time) func() {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(h.cfg.SampleEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			runtime.GC()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			s := Sample{At: time.Since(start), HeapInuse: ms.HeapInuse, Goroutines: runtime.NumGoroutine()}
+			h.mu.Lock()
+			for _, n := range h.nodes {
+				if n != nil {
+					s.Live++
+					if s.Entries == 0 {
+						st := n.Stats()
+						s.Entries = st.Sync.Have
+					}
+				}
+			}
+			h.rep.Samples = append(h.rep.Samples, s)
+			h.mu.Unlock()
+		}
+	}()
+	return func() { close(done); wg.Wait() }
 }
 
 // partition draws a split of all peers into two or three non-empty groups.
@@ -544,7 +616,9 @@ func (h *harness) round(ctx context.Context, crash int) error {
 	}
 	if crash >= 0 {
 		n := h.nodes[crash]
+		h.mu.Lock()
 		h.nodes[crash] = nil
+		h.mu.Unlock()
 		wg.Add(1)
 		go func() { defer wg.Done(); n.Close() }()
 	}
@@ -824,4 +898,83 @@ func bidsKey(a auction.Auction) string {
 		fmt.Fprintf(&b, "%d:%x;", bid.Index, bid.Signed.Sig[:8])
 	}
 	return b.String()
+}
+
+// Trend is the summary of a soak's samples: first and last values, and the least-squares slope
+// of the heap and goroutine counts over the second half of the run (per minute), which is what
+// "flat" is judged on (the first half includes warm-up).
+type Trend struct {
+	Samples                    int
+	HalfSpan                   time.Duration // length of the second half
+	HeapFirst, HeapLast        uint64        // bytes, first and last sample
+	HeapMin, HeapMax           uint64        // bytes, over the second half
+	HeapSlope                  float64       // bytes per minute, over the second half
+	GoroutinesFirst, GorLast   int
+	GoroutinesMin, GorMax      int     // over the second half
+	GoroutineSlope             float64 // goroutines per minute, over the second half
+	EntriesAdded               uint64  // log entries the first live peer gained in the second half
+	HeapPerEntrySecondHalf     float64 // HeapSlope*HalfSpan / EntriesAdded, bytes; 0 without entries
+	EntriesFirst, EntriesFinal uint64
+}
+
+func (tr Trend) String() string {
+	mib := func(b float64) float64 { return b / (1 << 20) }
+	return fmt.Sprintf("%d samples; heap %.1f -> %.1f MiB (second half %.1f..%.1f MiB, slope %+.3f MiB/min); goroutines %d -> %d (second half %d..%d, slope %+.2f/min); entries %d -> %d (+%d in the second half, heap slope %.0f bytes per entry)",
+		tr.Samples, mib(float64(tr.HeapFirst)), mib(float64(tr.HeapLast)), mib(float64(tr.HeapMin)), mib(float64(tr.HeapMax)), mib(tr.HeapSlope),
+		tr.GoroutinesFirst, tr.GorLast, tr.GoroutinesMin, tr.GorMax, tr.GoroutineSlope,
+		tr.EntriesFirst, tr.EntriesFinal, tr.EntriesAdded, tr.HeapPerEntrySecondHalf)
+}
+
+// Summarize computes the Trend of samples (in time order). It needs at least 4 samples.
+func Summarize(samples []Sample) Trend {
+	var tr Trend
+	tr.Samples = len(samples)
+	if len(samples) < 4 {
+		return tr
+	}
+	first, last := samples[0], samples[len(samples)-1]
+	tr.HeapFirst, tr.HeapLast = first.HeapInuse, last.HeapInuse
+	tr.GoroutinesFirst, tr.GorLast = first.Goroutines, last.Goroutines
+	tr.EntriesFirst, tr.EntriesFinal = first.Entries, last.Entries
+	half := samples[len(samples)/2:]
+	tr.HalfSpan = half[len(half)-1].At - half[0].At
+	tr.HeapMin, tr.HeapMax = half[0].HeapInuse, half[0].HeapInuse
+	tr.GoroutinesMin, tr.GorMax = half[0].Goroutines, half[0].Goroutines
+	xs := make([]float64, len(half))
+	hs := make([]float64, len(half))
+	gs := make([]float64, len(half))
+	for i, s := range half {
+		xs[i] = s.At.Minutes()
+		hs[i] = float64(s.HeapInuse)
+		gs[i] = float64(s.Goroutines)
+		tr.HeapMin, tr.HeapMax = min(tr.HeapMin, s.HeapInuse), max(tr.HeapMax, s.HeapInuse)
+		tr.GoroutinesMin, tr.GorMax = min(tr.GoroutinesMin, s.Goroutines), max(tr.GorMax, s.Goroutines)
+	}
+	tr.HeapSlope = slope(xs, hs)
+	tr.GoroutineSlope = slope(xs, gs)
+	if e0, e1 := half[0].Entries, half[len(half)-1].Entries; e1 > e0 {
+		tr.EntriesAdded = e1 - e0
+		tr.HeapPerEntrySecondHalf = tr.HeapSlope * tr.HalfSpan.Minutes() / float64(tr.EntriesAdded)
+	}
+	return tr
+}
+
+// slope is the least-squares slope of ys over xs.
+func slope(xs, ys []float64) float64 {
+	var mx, my float64
+	for i := range xs {
+		mx += xs[i]
+		my += ys[i]
+	}
+	n := float64(len(xs))
+	mx, my = mx/n, my/n
+	var num, den float64
+	for i := range xs {
+		num += (xs[i] - mx) * (ys[i] - my)
+		den += (xs[i] - mx) * (xs[i] - mx)
+	}
+	if den == 0 {
+		return 0
+	}
+	return num / den
 }

@@ -1,0 +1,104 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+)
+
+// Environment variables of TestSoak.
+//
+//	CHAOS_SOAK=30m        run the soak for this long (the test is skipped without it)
+//	CHAOS_SOAK_OUT=file   write every sample there as CSV
+//	CHAOS_SOAK_EVERY=5s   sampling period (default soakSampleEvery)
+const (
+	envSoak      = "CHAOS_SOAK"
+	envSoakOut   = "CHAOS_SOAK_OUT"
+	envSoakEvery = "CHAOS_SOAK_EVERY"
+)
+
+// Soak settings and bounds.
+const (
+	soakSampleEvery = 5 * time.Second
+	// soakGoroutineDrift bounds the goroutine trend over the second half of a soak: the fitted
+	// slope times the half's length. Churn makes single samples jump by hundreds; a leak of one
+	// goroutine per crash or per auction would exceed this within minutes.
+	soakGoroutineDrift = 100
+	// soakHeapPerEntry bounds the heap trend over the second half, in bytes per log entry added
+	// in that half plus soakHeapSlack: the market's state grows with its logs (every auction and
+	// bid is kept), so a flat heap means no growth beyond what the new entries need.
+	soakHeapPerEntry = 4 << 10
+	soakHeapSlack    = 16 << 20
+)
+
+// TestSoak runs the chaos workload (crashes and restarts, partitions, isolations, link faults,
+// opens, bids and closes) for CHAOS_SOAK, samples the heap (after GC) and the goroutine count,
+// and checks that neither grows over the second half beyond what the data explains; then it
+// checks the usual invariants.
+func TestSoak(t *testing.T) {
+	v := os.Getenv(envSoak)
+	if v == "" {
+		t.Skipf("set %s=30m (or another duration) to run the soak", envSoak)
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		t.Fatalf("%s=%q: want a positive duration", envSoak, v)
+	}
+	every := soakSampleEvery
+	if v := os.Getenv(envSoakEvery); v != "" {
+		if every, err = time.ParseDuration(v); err != nil || every <= 0 {
+			t.Fatalf("%s=%q: want a positive duration", envSoakEvery, v)
+		}
+	}
+	seed := uint64(envInt(t, envSeed))
+	if seed == 0 {
+		seed = 1
+	}
+	peers := envInt(t, envPeers)
+	if peers == 0 {
+		peers = MinPeers
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d+10*time.Minute)
+	defer cancel()
+	antiEntropy := DefaultAntiEntropy
+	if raceEnabled {
+		antiEntropy = time.Second
+	}
+	rep, err := Run(ctx, Config{Seed: seed, Dir: t.TempDir(), Peers: peers, Duration: d, SampleEvery: every, AntiEntropy: antiEntropy})
+	if err != nil {
+		t.Fatalf("%v\nreplay: %s=%d %s=%s go test ./peer/chaos -run TestSoak", err, envSeed, seed, envSoak, v)
+	}
+	for _, v := range rep.Violations {
+		t.Errorf("invariant broken: %s", v)
+	}
+	if out := os.Getenv(envSoakOut); out != "" {
+		f, err := os.Create(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintln(f, "seconds,heap_inuse_bytes,goroutines,entries,live_peers")
+		for _, s := range rep.Samples {
+			fmt.Fprintf(f, "%.1f,%d,%d,%d,%d\n", s.At.Seconds(), s.HeapInuse, s.Goroutines, s.Entries, s.Live)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("soak: seed %d, %d peers, %v, %d rounds; opens %d/%d, bids %d acked %d, closes %d/%d, crashes %d, partitions %d, isolations %d; %d samples",
+		seed, rep.Peers, d, rep.RoundsRun, rep.OpensAcked, rep.Opens, rep.Bids, rep.BidsAcked, rep.ClosesAcked, rep.Closes,
+		rep.Crashes, rep.Partitions, rep.Isolations, len(rep.Samples))
+	if len(rep.Samples) < 8 {
+		t.Fatalf("only %d samples: run longer than %v", len(rep.Samples), 8*every)
+	}
+	sum := Summarize(rep.Samples)
+	t.Logf("soak: %s", sum)
+	if drift := sum.GoroutineSlope * sum.HalfSpan.Minutes(); drift > soakGoroutineDrift {
+		t.Errorf("goroutines trend up %.1f over the second half (slope %.2f/min), bound %d", drift, sum.GoroutineSlope, soakGoroutineDrift)
+	}
+	heapBound := float64(soakHeapSlack) + float64(soakHeapPerEntry)*float64(sum.EntriesAdded)
+	if drift := sum.HeapSlope * sum.HalfSpan.Minutes(); drift > heapBound {
+		t.Errorf("heap trends up %.1f MiB over the second half (%d entries added), bound %.1f MiB", drift/(1<<20), sum.EntriesAdded, heapBound/(1<<20))
+	}
+}
