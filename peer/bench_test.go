@@ -29,7 +29,7 @@ func benchMarket(b *testing.B, n int) (*market, []*Node) {
 		nodes[i] = m.start(fmt.Sprintf("p%02d", i))
 	}
 	for _, nd := range nodes {
-		eventually(b, nd, "connected to all", func() bool { return nd.Stats().Connected >= n-1 })
+		eventuallyWithin(b, 2*time.Minute, nd, "connected to all", func() bool { return nd.Stats().Connected >= n-1 })
 	}
 	return m, nodes
 }

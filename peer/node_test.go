@@ -53,7 +53,13 @@ func (m *market) start(name string, opts ...Option) *Node {
 // eventually polls cond on engine events (or every 50 ms) until it holds, failing after 20 s.
 func eventually(t testing.TB, n *Node, what string, cond func() bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	eventuallyWithin(t, 20*time.Second, n, what, cond)
+}
+
+// eventuallyWithin is eventually with a deadline of d.
+func eventuallyWithin(t testing.TB, d time.Duration, n *Node, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	events := n.Subscribe(ctx)
 	tick := time.NewTicker(50 * time.Millisecond)

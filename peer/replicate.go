@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"net/netip"
 	"time"
 
 	"github.com/auction-tui/auction-tui/peer/rpc"
@@ -210,6 +211,7 @@ func (n *Node) reconcile(ctx context.Context, p wire.PeerKey, heads []wire.Signe
 		if h.Key == n.key || ctx.Err() != nil {
 			continue
 		}
+		n.discover(h.Key, netip.AddrPort{}) // peer exchange: a log writer is a market peer
 		if n.store.Log(h.Key).Head() == h {
 			continue // the very head held already: nothing new, no signature to check
 		}

@@ -106,15 +106,10 @@ func (n *Node) startDHT(ctx context.Context, boots []string) error {
 		return fmt.Errorf("start DHT: %w", err)
 	}
 	n.dht = d
-	bctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	if err := d.Bootstrap(bctx); err != nil {
-		n.log.Warn("DHT bootstrap failed; retrying in the background", "bootstrap", boots, "err", err)
-	}
-	cancel()
-	d.Join(n.ctx, n.topic, n.advertisedAddrs)
-	d.Join(n.ctx, dht.KeyTopic(n.key), n.advertisedAddrs)
+	// Joining runs in the background: New returns as soon as the node serves, and a bootstrap
+	// node that is slow or down delays discovery, never start-up.
 	n.wg.Add(1)
-	go n.runSwarm()
+	go n.runSwarm(boots)
 	return nil
 }
 
@@ -161,15 +156,33 @@ func (n *Node) resolve(ctx context.Context, k wire.PeerKey) ([]netip.AddrPort, e
 	return n.dht.FindPeer(ctx, k)
 }
 
-func (n *Node) runSwarm() {
+// runSwarm bootstraps the DHT (retrying with backoff until it works), announces the node under
+// the market topic and its own key, then looks the market up periodically with jitter.
+func (n *Node) runSwarm(boots []string) {
 	defer n.wg.Done()
+	joined := false
+	backoff := minBackoff
 	for {
 		if n.dht.Size() == 0 {
 			ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
-			if err := n.dht.Bootstrap(ctx); err != nil {
-				n.log.Debug("DHT bootstrap", "err", err)
-			}
+			err := n.dht.Bootstrap(ctx)
 			cancel()
+			if err != nil {
+				n.log.Warn("DHT bootstrap failed; retrying", "bootstrap", boots, "err", err, "retry", backoff)
+				select {
+				case <-time.After(jitter(backoff)):
+				case <-n.ctx.Done():
+					return
+				}
+				backoff = min(backoff*2, maxBackoff)
+				continue
+			}
+			backoff = minBackoff
+		}
+		if !joined {
+			n.dht.Join(n.ctx, n.topic, n.advertisedAddrs)
+			n.dht.Join(n.ctx, dht.KeyTopic(n.key), n.advertisedAddrs)
+			joined = true
 		}
 		n.lookupMarket()
 		n.mu.Lock()
@@ -204,23 +217,35 @@ func (n *Node) lookupMarket() {
 		if r.Key == n.key || len(r.Addrs) == 0 {
 			continue
 		}
-		n.ep.AddAddr(r.Key, r.Addrs[0])
-		n.mu.Lock()
-		if len(n.peers) >= MaxPeers && n.peers[r.Key] == nil {
-			n.mu.Unlock()
-			continue
-		}
-		p := n.ensurePeerLocked(r.Key)
-		if !p.addr.IsValid() || !p.connected {
-			p.addr = r.Addrs[0]
-		}
-		start := !p.dialing
-		p.dialing = true
+		n.discover(r.Key, r.Addrs[0])
+	}
+}
+
+// discover makes sure this node keeps a connection to market peer k, at addr when it is valid or
+// at an address the DHT gives for k. Peers are discovered by market lookups and by peer exchange:
+// every log writer named in a heads exchange is a market peer.
+func (n *Node) discover(k wire.PeerKey, addr netip.AddrPort) {
+	if k == n.key {
+		return
+	}
+	if addr.IsValid() {
+		n.ep.AddAddr(k, addr)
+	}
+	n.mu.Lock()
+	if len(n.peers) >= MaxPeers && n.peers[k] == nil {
 		n.mu.Unlock()
-		if start {
-			n.wg.Add(1)
-			go n.keepConnected(r.Key, p)
-		}
+		return
+	}
+	p := n.ensurePeerLocked(k)
+	if addr.IsValid() && (!p.addr.IsValid() || !p.connected) {
+		p.addr = addr
+	}
+	start := !p.dialing
+	p.dialing = true
+	n.mu.Unlock()
+	if start {
+		n.wg.Add(1)
+		go n.keepConnected(k, p)
 	}
 }
 
