@@ -31,6 +31,8 @@ var (
 	ErrClosed = errors.New("peer: node closed")
 	// ErrBadInput reports a malformed argument; the error text says which.
 	ErrBadInput = errors.New("peer: bad input")
+	// ErrSellerBusy reports a bid the seller shed because too many were in flight; retry later.
+	ErrSellerBusy = errors.New("peer: seller busy")
 	// ErrSellerUnreachable reports a bid whose seller could not be reached in time.
 	ErrSellerUnreachable = errors.New("peer: seller unreachable")
 )
@@ -63,6 +65,7 @@ type Node struct {
 	peers    map[wire.PeerKey]*peerState
 	fetching map[wire.PeerKey]bool // logs with a fetch running
 	busy     map[busyKey]bool      // per-peer exchanges and reconciles running
+	bidSlots map[wire.PeerKey]int  // bids in flight at the sequencer, per bidder
 
 	seq      chan *seqReq
 	deadline chan struct{} // pokes the auto-closer when own deadlines change
@@ -109,6 +112,7 @@ func New(ctx context.Context, opts ...Option) (*Node, error) {
 		peers:    make(map[wire.PeerKey]*peerState),
 		fetching: make(map[wire.PeerKey]bool),
 		busy:     make(map[busyKey]bool),
+		bidSlots: make(map[wire.PeerKey]int),
 		seq:      make(chan *seqReq, MaxBatch),
 		deadline: make(chan struct{}, 1),
 		events:   newBus(),

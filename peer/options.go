@@ -21,6 +21,9 @@ const (
 	MaxPeers = 64
 	// MaxBatch bounds the entries the sequencer commits in one durable append.
 	MaxBatch = 1024
+	// MaxBidsInFlightPerPeer bounds the bids one bidder may have waiting at this seller's
+	// sequencer; more are answered "overloaded" at once, so one bidder cannot delay the others.
+	MaxBidsInFlightPerPeer = 16
 	// MaxNameLen bounds a display name, in bytes.
 	MaxNameLen = 64
 )

@@ -291,6 +291,9 @@ func (n *Node) Bid(ctx context.Context, id string, amount wire.Amount) (auction.
 		if errors.As(err, &re) && re.Code == rpc.CodeRejected {
 			return auction.Bid{}, &RejectedError{Reason: re.Message, Err: err}
 		}
+		if errors.Is(err, rpc.ErrOverloaded) {
+			return auction.Bid{}, fmt.Errorf("%w: the seller is busy, try again: %w", ErrSellerBusy, err)
+		}
 		if ctx.Err() != nil || errors.Is(err, rpc.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) {
 			return auction.Bid{}, fmt.Errorf("%w: no answer from the seller within %s", ErrSellerUnreachable, n.cfg.bidTimeout)
 		}
@@ -329,6 +332,11 @@ func (n *Node) handleBid(ctx context.Context, req *rpc.Request) ([]byte, error) 
 	if sb.Bidder != req.Caller {
 		return nil, rpc.Reject("the bid is signed by another key than the caller's")
 	}
+	// Fairness: one bidder cannot fill the sequencer's queue and delay everyone else.
+	if !n.takeBidSlot(req.Caller) {
+		return nil, rpc.Overloaded(fmt.Sprintf("more than %d of your bids are in flight at this seller", MaxBidsInFlightPerPeer))
+	}
+	defer n.releaseBidSlot(req.Caller)
 	res, err := n.submit(ctx, &seqReq{kind: seqBid, bid: sb})
 	if err != nil {
 		var re *RejectedError
@@ -385,5 +393,25 @@ func (n *Node) runAutoClose() {
 		case <-n.ctx.Done():
 			return
 		}
+	}
+}
+
+// takeBidSlot reserves one of bidder's MaxBidsInFlightPerPeer slots; it reports false when all are
+// taken.
+func (n *Node) takeBidSlot(bidder wire.PeerKey) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.bidSlots[bidder] >= MaxBidsInFlightPerPeer {
+		return false
+	}
+	n.bidSlots[bidder]++
+	return true
+}
+
+func (n *Node) releaseBidSlot(bidder wire.PeerKey) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.bidSlots[bidder]--; n.bidSlots[bidder] <= 0 {
+		delete(n.bidSlots, bidder)
 	}
 }

@@ -83,6 +83,12 @@ func Reject(reason string) error {
 	return &Error{Code: CodeRejected, Message: wire.TruncateRPCError(reason)}
 }
 
+// Overloaded returns the error a Handler returns to shed load: the caller receives an *Error with
+// CodeOverloaded and reason as its Message, and may retry later.
+func Overloaded(reason string) error {
+	return &Error{Code: CodeOverloaded, Message: wire.TruncateRPCError(reason)}
+}
+
 // KeyMismatchError reports a dial that reached a peer presenting another key than the one pinned.
 type KeyMismatchError struct {
 	Want wire.PeerKey // the key the dialer expected
