@@ -23,7 +23,9 @@ import (
 // Backoff bounds of the redial loop.
 const (
 	minBackoff = 250 * time.Millisecond
-	maxBackoff = 30 * time.Second
+	// maxBackoff is short because a market is small and a healed partition should reconnect
+	// within seconds; fresh evidence of a peer (a lookup or peer-exchange hit) wakes it sooner.
+	maxBackoff = 5 * time.Second
 )
 
 type peerState struct {
@@ -242,10 +244,16 @@ func (n *Node) discover(k wire.PeerKey, addr netip.AddrPort) {
 	}
 	start := !p.dialing
 	p.dialing = true
+	idle := !p.connected
 	n.mu.Unlock()
 	if start {
 		n.wg.Add(1)
 		go n.keepConnected(k, p)
+	} else if idle {
+		select { // a dialer waiting out its backoff tries again now
+		case p.wake <- struct{}{}:
+		default:
+		}
 	}
 }
 
