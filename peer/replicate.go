@@ -25,6 +25,9 @@ const (
 	methodFetch = "log/fetch"
 )
 
+// fetchAhead is the number of fetched ranges that may wait to be verified and stored.
+const fetchAhead = 2
+
 // pushTimeout bounds one push to one peer.
 const pushTimeout = 5 * time.Second
 
@@ -249,29 +252,43 @@ func (n *Node) startFetch(p, k wire.PeerKey) {
 }
 
 // fetchLog fetches log k from peer p until this node holds every entry of the newest head known
-// or p has no more.
+// or p has no more. Fetching is pipelined: while one range is verified, stored and replayed, the
+// next one is already on its way (at most fetchAhead ranges in flight).
 func (n *Node) fetchLog(ctx context.Context, p, k wire.PeerKey) {
-	for {
-		have := n.store.Log(k).Len()
-		n.mu.Lock()
-		want := n.known[k]
-		n.mu.Unlock()
-		if have >= want {
-			return
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ranges := make(chan wire.Range, fetchAhead)
+	go func() { // owned by fetchLog: it ends when ctx is cancelled or the log is fetched
+		defer close(ranges)
+		next := n.store.Log(k).Len()
+		for {
+			n.mu.Lock()
+			want := n.known[k]
+			n.mu.Unlock()
+			if next >= want {
+				return
+			}
+			req := wire.FetchRequest{Key: k, Start: next, End: min(want, next+wire.MaxRangeEntries)}
+			reply, err := n.ep.Request(ctx, p, methodFetch, req.Marshal())
+			if err != nil {
+				n.log.Debug("fetch", "peer", p.Short(), "log", k.Short(), "err", err)
+				return
+			}
+			r, err := wire.UnmarshalRange(reply)
+			if err != nil || r.Head.Key != k || r.Start != next || len(r.Entries) == 0 {
+				n.log.Warn("bad fetch reply", "peer", p.Short(), "log", k.Short(), "err", err)
+				return
+			}
+			n.noteHead(r.Head)
+			next = r.End()
+			select {
+			case ranges <- r:
+			case <-ctx.Done():
+				return
+			}
 		}
-		end := min(want, have+wire.MaxRangeEntries)
-		req := wire.FetchRequest{Key: k, Start: have, End: end}
-		reply, err := n.ep.Request(ctx, p, methodFetch, req.Marshal())
-		if err != nil {
-			n.log.Debug("fetch", "peer", p.Short(), "log", k.Short(), "err", err)
-			return
-		}
-		r, err := wire.UnmarshalRange(reply)
-		if err != nil || r.Head.Key != k || r.Start != have || len(r.Entries) == 0 {
-			n.log.Warn("bad fetch reply", "peer", p.Short(), "log", k.Short(), "err", err)
-			return
-		}
-		n.noteHead(r.Head)
+	}()
+	for r := range ranges {
 		if _, err := n.store.Import(ctx, r.Head, r.Start, r.Entries); err != nil {
 			if !errors.Is(err, storage.ErrGap) {
 				n.importFailed(p, k, err)

@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+
+	"github.com/hdevalence/ed25519consensus"
 )
 
 // auctionIDDomain prefixes the hash input of DeriveAuctionID.
@@ -112,7 +114,46 @@ func SignBid(priv ed25519.PrivateKey, b Bid) SignedBid {
 
 // Verify checks that s.Sig is s.Bidder's signature of s.Bid.Marshal() under DomainBid. It returns
 // ErrBadSignature when it is not. It does not check the amount or any auction rule.
-func (s SignedBid) Verify() error { return Verify(s.Bidder, DomainBid, s.Bid.Marshal(), s.Sig) }
+//
+// Bid signatures are checked with the ZIP215 rules (github.com/hdevalence/ed25519consensus), here
+// and in VerifyBids, so that single and batch verification always reach the same verdict on every
+// peer: every signature crypto/ed25519 makes is valid under them.
+func (s SignedBid) Verify() error {
+	if !ed25519consensus.Verify(ed25519.PublicKey(s.Bidder[:]), signedMessage(DomainBid, s.Bid.Marshal()), s.Sig[:]) {
+		return ErrBadSignature
+	}
+	return nil
+}
+
+// BidBatch is the number of signatures VerifyBids checks in one batch.
+const BidBatch = 64
+
+// VerifyBids checks the signatures of bids and reports each verdict in ok (len(ok) == len(bids)).
+// It verifies batches of BidBatch with one multi-scalar multiplication, about twice as fast as one
+// by one, and falls back to one-by-one checks only for a batch that fails; the verdicts are exactly
+// those of SignedBid.Verify.
+func VerifyBids(bids []SignedBid) (ok []bool) {
+	ok = make([]bool, len(bids))
+	for start := 0; start < len(bids); start += BidBatch {
+		part := bids[start:min(start+BidBatch, len(bids))]
+		if len(part) > 1 {
+			v := ed25519consensus.NewPreallocatedBatchVerifier(len(part))
+			for _, b := range part {
+				v.Add(ed25519.PublicKey(b.Bidder[:]), signedMessage(DomainBid, b.Bid.Marshal()), b.Sig[:])
+			}
+			if v.Verify() {
+				for i := range part {
+					ok[start+i] = true
+				}
+				continue
+			}
+		}
+		for i, b := range part {
+			ok[start+i] = b.Verify() == nil
+		}
+	}
+	return ok
+}
 
 // AppendBinary appends the canonical encoding of s (SignedBidSize bytes) to dst.
 func (s SignedBid) AppendBinary(dst []byte) []byte {

@@ -251,3 +251,48 @@ func FuzzUnmarshalSignedBid(f *testing.F) {
 		_ = s.Verify()
 	})
 }
+
+func TestVerifyBidsMatchesVerify(t *testing.T) {
+	var bids []SignedBid
+	for i := range 150 {
+		_, priv, _ := ed25519.GenerateKey(nil)
+		b := SignBid(priv, Bid{Amount: Amount(i + 1), Bidder: KeyOf(priv), Time: int64(i)})
+		switch i % 7 {
+		case 3:
+			b.Sig[5] ^= 1 // bad signature
+		case 5:
+			b.Amount++ // signed bytes changed
+		}
+		bids = append(bids, b)
+	}
+	for _, n := range []int{0, 1, 2, 64, 65, 150} {
+		got := VerifyBids(bids[:n])
+		for i, ok := range got {
+			if want := bids[i].Verify() == nil; ok != want {
+				t.Fatalf("n=%d bid %d: batch says %v, single says %v", n, i, ok, want)
+			}
+		}
+	}
+}
+
+func BenchmarkVerifyBids(b *testing.B) {
+	var bids []SignedBid
+	for i := range 1024 {
+		_, priv, _ := ed25519.GenerateKey(nil)
+		bids = append(bids, SignBid(priv, Bid{Amount: Amount(i + 1), Bidder: KeyOf(priv)}))
+	}
+	b.Run("single", func(b *testing.B) {
+		for range b.N {
+			for _, x := range bids {
+				_ = x.Verify()
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(bids))/1e3, "us/sig")
+	})
+	b.Run("batch", func(b *testing.B) {
+		for range b.N {
+			VerifyBids(bids)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(bids))/1e3, "us/sig")
+	})
+}

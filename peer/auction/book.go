@@ -133,10 +133,14 @@ func verifyBids(entries []wire.Entry) []sigVerdict {
 	}
 	workers := min(runtime.GOMAXPROCS(0), MaxVerifyWorkers, (len(idx)+minVerifyChunk-1)/minVerifyChunk)
 	verify := func(part []int) {
-		for _, i := range part {
-			sigs[i] = sigBad
-			if entries[i].Event.(*wire.BidAccepted).Bid.Verify() == nil {
-				sigs[i] = sigGood
+		bids := make([]wire.SignedBid, len(part))
+		for j, i := range part {
+			bids[j] = entries[i].Event.(*wire.BidAccepted).Bid
+		}
+		for j, good := range wire.VerifyBids(bids) {
+			sigs[part[j]] = sigBad
+			if good {
+				sigs[part[j]] = sigGood
 			}
 		}
 	}
