@@ -141,7 +141,7 @@ func (s *Store) commit(batch []*appendReq) {
 	var head wire.SignedHead
 	if err == nil {
 		head = wire.SignHead(s.priv, wire.Head{Key: s.key, Length: prev + uint64(len(all)), Root: rootOf(rng)})
-		err = s.update(func(tx *nutsdb.Tx) error {
+		err = s.own.update(func(tx *nutsdb.Tx) error {
 			for j, e := range all {
 				if err := tx.Put(bEntries, entryKey(s.key, prev+uint64(j)), encodeRecord(nodes[j], e), nutsdb.Persistent); err != nil {
 					return err

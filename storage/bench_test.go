@@ -6,10 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/auction-tui/auction-tui/wire"
+	"github.com/transparency-dev/merkle/compact"
 )
 
 const benchEntry = 200 // bytes
@@ -222,4 +226,109 @@ func allocated(fi os.FileInfo) int64 {
 		return st.Blocks * 512
 	}
 	return fi.Size()
+}
+
+// importSource is a replica log of benchmark entries whose heads are signed in chunks, outside
+// the timer, as a benchmark consumes them.
+type importSource struct {
+	priv    ed25519.PrivateKey
+	key     wire.PeerKey
+	rng     *compact.Range
+	entries [][]byte
+	heads   []wire.SignedHead // heads[i] ends at length i+1
+}
+
+func newImportSource(b *testing.B) *importSource {
+	b.Helper()
+	_, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &importSource{priv: priv, key: wire.KeyOf(priv), rng: rf.NewEmptyRange(0)}
+}
+
+// at returns the head ending at length i+1 and entry i, signing another chunk when needed.
+func (src *importSource) at(b *testing.B, i int) (wire.SignedHead, []byte) {
+	const chunk = 1024
+	for i >= len(src.heads) {
+		b.StopTimer()
+		for range chunk {
+			e := make([]byte, benchEntry)
+			copy(e, entry(len(src.entries)))
+			_ = src.rng.Append(hasher.HashLeaf(e), nil)
+			src.entries = append(src.entries, e)
+			src.heads = append(src.heads, wire.SignHead(src.priv, wire.Head{Key: src.key, Length: uint64(len(src.entries)), Root: rootOf(src.rng)}))
+		}
+		b.StartTimer()
+	}
+	return src.heads[i], src.entries[i]
+}
+
+// reportLatency reports the 50th and 99th percentile of ds in microseconds.
+func reportLatency(b *testing.B, ds []time.Duration) {
+	if len(ds) == 0 {
+		return
+	}
+	slices.Sort(ds)
+	q := func(p float64) float64 { return float64(ds[int(p*float64(len(ds)-1))].Nanoseconds()) / 1e3 }
+	b.ReportMetric(q(0.50), "p50-us")
+	b.ReportMetric(q(0.99), "p99-us")
+}
+
+// BenchmarkImportSingle: verified import of one replica entry per op (a range of 1 entry with a
+// head signed at its end), the common case of live propagation. Reports per-import latency
+// percentiles.
+func BenchmarkImportSingle(b *testing.B) {
+	s := openB(b)
+	src := newImportSource(b)
+	ctx := context.Background()
+	var ds []time.Duration
+	i := 0
+	for b.Loop() {
+		h, e := src.at(b, i)
+		t0 := time.Now()
+		if _, err := s.Import(ctx, h, uint64(i), [][]byte{e}); err != nil {
+			b.Fatal(err)
+		}
+		ds = append(ds, time.Since(t0))
+		i++
+	}
+	reportLatency(b, ds)
+}
+
+// BenchmarkImportSingleParallel: like BenchmarkImportSingle, but 4 goroutines per GOMAXPROCS (8
+// on 2 cores) each import one entry per op into a log of its own (many peers' logs arriving at
+// once). ns/op is per import across all goroutines; the percentiles are per import.
+func BenchmarkImportSingleParallel(b *testing.B) {
+	s := openB(b)
+	ctx := context.Background()
+	var mu sync.Mutex // guards all and the shared timer (signing a chunk stops it)
+	var all []time.Duration
+	b.SetParallelism(4)
+	b.RunParallel(func(pb *testing.PB) {
+		mu.Lock()
+		src := newImportSource(b)
+		mu.Unlock()
+		var ds []time.Duration
+		i := 0
+		for pb.Next() {
+			if i >= len(src.heads) {
+				mu.Lock()
+				src.at(b, i)
+				mu.Unlock()
+			}
+			h, e := src.heads[i], src.entries[i]
+			t0 := time.Now()
+			if _, err := s.Import(ctx, h, uint64(i), [][]byte{e}); err != nil {
+				b.Error(err)
+				return
+			}
+			ds = append(ds, time.Since(t0))
+			i++
+		}
+		mu.Lock()
+		all = append(all, ds...)
+		mu.Unlock()
+	})
+	reportLatency(b, all)
 }

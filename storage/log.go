@@ -162,7 +162,7 @@ func (l *Log) Range(start, end uint64) ([][]byte, error) {
 		return nil, fmt.Errorf("%w: [%d, %d) beyond length %d", ErrBadRange, start, end, n)
 	}
 	out := make([][]byte, 0, end-start)
-	err := l.s.db.View(func(tx *nutsdb.Tx) error {
+	err := l.s.dbFor(l.key).db.View(func(tx *nutsdb.Tx) error {
 		for i := start; i < end; i++ {
 			v, err := tx.Get(bEntries, entryKey(l.key, i))
 			if err != nil {
@@ -200,7 +200,7 @@ func (l *Log) RootAt(n uint64) (wire.Hash, error) {
 		return st.head.Root, nil
 	}
 	var r *compact.Range
-	err := l.s.db.View(func(tx *nutsdb.Tx) error {
+	err := l.s.dbFor(l.key).db.View(func(tx *nutsdb.Tx) error {
 		var err error
 		r, err = compactAt(tx, l.key, n)
 		return err
@@ -222,7 +222,7 @@ func (l *Log) HeadFor(start, end uint64) (head wire.SignedHead, ok bool) {
 	if st := l.s.state(l.key); st != nil && st.head.Length == end {
 		return st.head, true
 	}
-	_ = l.s.db.View(func(tx *nutsdb.Tx) error {
+	_ = l.s.dbFor(l.key).db.View(func(tx *nutsdb.Tx) error {
 		_, vals, err := tx.RangeScanEntries(bHeads, entryKey(l.key, start+1), entryKey(l.key, end), false, true)
 		if err != nil || len(vals) == 0 {
 			return nil
@@ -267,7 +267,7 @@ func (l *Log) Verify(ctx context.Context) error {
 			return err
 		}
 		end := min(start+MaxRange, h.Length)
-		err := l.s.db.View(func(tx *nutsdb.Tx) error {
+		err := l.s.dbFor(l.key).db.View(func(tx *nutsdb.Tx) error {
 			return checkEntries(tx, l.key, r, start, end)
 		})
 		if err != nil {
@@ -350,7 +350,7 @@ func compactAt(tx *nutsdb.Tx, k wire.PeerKey, n uint64) (*compact.Range, error) 
 // the entries [prev, h.Length), must give h.Root, and no entry may be stored at h.Length.
 func (s *Store) verifyTail(k wire.PeerKey, h wire.SignedHead, prev uint64) (*logState, error) {
 	var r *compact.Range
-	err := s.db.View(func(tx *nutsdb.Tx) error {
+	err := s.dbFor(k).db.View(func(tx *nutsdb.Tx) error {
 		var err error
 		if r, err = compactAt(tx, k, prev); err != nil {
 			return err
@@ -381,7 +381,7 @@ func (s *Store) rebuildLog(k wire.PeerKey, old wire.SignedHead, reason string) (
 	r := rf.NewEmptyRange(0)
 	var n uint64
 	var roots = map[uint64]wire.Hash{}
-	err := s.db.View(func(tx *nutsdb.Tx) error {
+	err := s.dbFor(k).db.View(func(tx *nutsdb.Tx) error {
 		for ; ; n++ {
 			v, err := tx.Get(bEntries, entryKey(k, n))
 			if err != nil {
@@ -412,7 +412,7 @@ func (s *Store) rebuildLog(k wire.PeerKey, old wire.SignedHead, reason string) (
 		keep = 0
 		head = newLogState(k).head
 		// Find the longest stored signed head that matches the intact prefix.
-		_ = s.db.View(func(tx *nutsdb.Tx) error {
+		_ = s.dbFor(k).db.View(func(tx *nutsdb.Tx) error {
 			_, vals, err := tx.RangeScanEntries(bHeads, entryKey(k, 1), entryKey(k, n), false, true)
 			if err != nil {
 				return nil
@@ -427,7 +427,7 @@ func (s *Store) rebuildLog(k wire.PeerKey, old wire.SignedHead, reason string) (
 		})
 		total = max(old.Length, n)
 	}
-	err = s.update(func(tx *nutsdb.Tx) error {
+	err = s.dbFor(k).update(func(tx *nutsdb.Tx) error {
 		for i := keep; i < n; i++ {
 			if err := tx.Delete(bEntries, entryKey(k, i)); err != nil {
 				return err
@@ -452,7 +452,7 @@ func (s *Store) rebuildLog(k wire.PeerKey, old wire.SignedHead, reason string) (
 	s.log.Warn("storage: log did not verify against its head; rebuilt from intact entries",
 		"log", k.Short(), "reason", reason, "length", head.Length, "lost", rep.LostEntries, "own", k == s.key)
 	var st *logState
-	err = s.db.View(func(tx *nutsdb.Tx) error {
+	err = s.dbFor(k).db.View(func(tx *nutsdb.Tx) error {
 		rr, err := compactAt(tx, k, head.Length)
 		st = &logState{key: k, head: head, rng: rr}
 		return err

@@ -165,18 +165,20 @@ func lastNonZero(f *os.File, from, size int64) (int64, error) {
 	return end, nil
 }
 
-// repairTail cuts a torn or garbage tail from the newest nutsdb data file(s) of dir, keeping
-// the cut bytes in dir/repair-<time>.cut. It walks back to older files only while the newer file
-// holds no committed transaction at all (a transaction that spans a file rotation).
-func repairTail(dir string, log *slog.Logger) ([]Repair, error) {
-	ids, err := dataFiles(dir)
+// repairTail cuts a torn or garbage tail from the newest nutsdb data file(s) of the database in
+// dir/sub (sub is "" for the own database, ReplicaDir for the replica one), keeping the cut bytes
+// in dir/sub/repair-<time>-<file>.cut. It walks back to older files only while the newer file
+// holds no committed transaction at all (a transaction that spans a file rotation). Paths in the
+// returned repairs are relative to dir.
+func repairTail(dir, sub string, log *slog.Logger) ([]Repair, error) {
+	ids, err := dataFiles(filepath.Join(dir, sub))
 	if err != nil {
 		return nil, fmt.Errorf("storage: list data files: %w", err)
 	}
 	var reps []Repair
 	for i := len(ids) - 1; i >= 0; i-- {
 		name := strconv.FormatInt(ids[i], 10) + nutsdb.DataSuffix
-		rep, res, err := repairFile(dir, name, log)
+		rep, res, err := repairFile(dir, sub, name, log)
 		if err != nil {
 			return reps, err
 		}
@@ -190,11 +192,12 @@ func repairTail(dir string, log *slog.Logger) ([]Repair, error) {
 	return reps, nil
 }
 
-func repairFile(dir, name string, log *slog.Logger) (*Repair, scanResult, error) {
-	path := filepath.Join(dir, name)
+func repairFile(dir, sub, name string, log *slog.Logger) (*Repair, scanResult, error) {
+	path := filepath.Join(dir, sub, name)
+	relName := filepath.Join(sub, name)
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
-		return nil, scanResult{}, fmt.Errorf("storage: open %s: %w", name, err)
+		return nil, scanResult{}, fmt.Errorf("storage: open %s: %w", relName, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
@@ -203,18 +206,18 @@ func repairFile(dir, name string, log *slog.Logger) (*Repair, scanResult, error)
 	}
 	res, err := scanFile(f, fi.Size())
 	if err != nil {
-		return nil, res, fmt.Errorf("storage: scan %s: %w", name, err)
+		return nil, res, fmt.Errorf("storage: scan %s: %w", relName, err)
 	}
 	cut := res.committedEnd
 	end, err := lastNonZero(f, cut, fi.Size())
 	if err != nil {
-		return nil, res, fmt.Errorf("storage: scan %s: %w", name, err)
+		return nil, res, fmt.Errorf("storage: scan %s: %w", relName, err)
 	}
 	if end <= cut {
 		return nil, res, nil
 	}
 	if end-cut > MaxRepairCut {
-		return nil, res, &CorruptError{File: name, Reason: fmt.Sprintf(
+		return nil, res, &CorruptError{File: relName, Reason: fmt.Sprintf(
 			"%d bytes after the last valid record at offset %d: more than a torn write (%d), not cut", end-cut, cut, MaxRepairCut)}
 	}
 	data := make([]byte, end-cut)
@@ -222,18 +225,19 @@ func repairFile(dir, name string, log *slog.Logger) (*Repair, scanResult, error)
 		return nil, res, err
 	}
 	cutName := fmt.Sprintf("repair-%s-%s.cut", time.Now().UTC().Format("20060102T150405.000000000Z"), strings.TrimSuffix(name, nutsdb.DataSuffix))
+	cutName = filepath.Join(sub, cutName)
 	if err := writeDurable(filepath.Join(dir, cutName), data); err != nil {
 		return nil, res, err
 	}
 	if err := f.Truncate(cut); err != nil {
-		return nil, res, fmt.Errorf("storage: cut %s: %w", name, err)
+		return nil, res, fmt.Errorf("storage: cut %s: %w", relName, err)
 	}
 	if err := f.Sync(); err != nil {
 		return nil, res, err
 	}
-	rep := &Repair{File: name, Offset: cut, CutBytes: end - cut, CutFile: cutName,
+	rep := &Repair{File: relName, Offset: cut, CutBytes: end - cut, CutFile: cutName,
 		Reason: "torn or invalid records after the last committed transaction"}
-	log.Warn("storage: cut a torn tail from a data file", "file", name, "offset", cut,
+	log.Warn("storage: cut a torn tail from a data file", "file", relName, "offset", cut,
 		"bytes", end-cut, "kept", cutName)
 	return rep, res, nil
 }

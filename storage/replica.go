@@ -23,8 +23,10 @@ import (
 //     import of it fails with the *EquivocationError.
 //
 // At most MaxRange entries of at most MaxEntrySize bytes each. On success the new entries and the
-// head are stored atomically and fsynced, and added is the number of new entries. Nothing is
-// stored on any failure.
+// head are stored atomically in the replica database, without fsync (a tail lost in a power
+// failure is fetched again; see the package doc), and added is the number of new entries.
+// Nothing is stored on any failure. Imports of different logs run concurrently; imports of one
+// log are serialised.
 func (s *Store) Import(ctx context.Context, head wire.SignedHead, start uint64, entries [][]byte) (added int, err error) {
 	k := head.Key
 	if err := contextErr(ctx); err != nil {
@@ -51,8 +53,8 @@ func (s *Store) Import(ctx context.Context, head wire.SignedHead, start uint64, 
 	if s.isClosed() {
 		return 0, ErrClosed
 	}
-	s.importMu.Lock()
-	defer s.importMu.Unlock()
+	s.importLock(k).Lock()
+	defer s.importLock(k).Unlock()
 	if e := s.flagged(k); e != nil {
 		return 0, e
 	}
@@ -94,7 +96,7 @@ func (s *Store) Import(ctx context.Context, head wire.SignedHead, start uint64, 
 	if rootOf(rng) != head.Root {
 		return 0, &VerifyError{Key: k, Reason: fmt.Sprintf("root over %d entries does not match the signed head", end)}
 	}
-	err = s.update(func(tx *nutsdb.Tx) error {
+	err = s.rep.update(func(tx *nutsdb.Tx) error {
 		for j, e := range fresh {
 			if err := tx.Put(bEntries, entryKey(k, n+uint64(j)), encodeRecord(nodes[j], e), nutsdb.Persistent); err != nil {
 				return err
@@ -116,8 +118,9 @@ func (s *Store) Import(ctx context.Context, head wire.SignedHead, start uint64, 
 
 // ObserveHead verifies a head received from gossip against what is stored. need reports that the
 // head is longer than the stored log (entries to fetch). When head.Length <= Len and head.Root
-// differs from RootAt(head.Length), the log equivocates: both heads are kept durably, the log is
-// flagged and ObserveHead returns the *EquivocationError (errors.Is ErrEquivocation). A bad
+// differs from RootAt(head.Length), the log equivocates: both heads are kept in the replica
+// database (not fsynced: a proof lost in a power failure is found again when the heads meet
+// again), the log is flagged and ObserveHead returns the *EquivocationError (errors.Is ErrEquivocation). A bad
 // signature is a *VerifyError. Heads of the own log are checked the same way, except that the
 // own log is never flagged: need then means this store lost entries it once signed.
 func (s *Store) ObserveHead(head wire.SignedHead) (need bool, err error) {
@@ -128,8 +131,8 @@ func (s *Store) ObserveHead(head wire.SignedHead) (need bool, err error) {
 	if s.isClosed() {
 		return false, ErrClosed
 	}
-	s.importMu.Lock()
-	defer s.importMu.Unlock()
+	s.importLock(k).Lock()
+	defer s.importLock(k).Unlock()
 	if e := s.flagged(k); e != nil {
 		return false, e
 	}
@@ -172,11 +175,11 @@ func (s *Store) flagged(k wire.PeerKey) *EquivocationError {
 }
 
 // equivocate stores a and b as proof that log k equivocates, flags it and returns the error.
-// s.importMu must be held.
+// s.importLock(k) must be held.
 func (s *Store) equivocate(k wire.PeerKey, a, b wire.SignedHead) error {
 	e := &EquivocationError{Key: k, A: a, B: b}
 	proof := append(a.Marshal(), b.Marshal()...)
-	if err := s.update(func(tx *nutsdb.Tx) error {
+	if err := s.rep.update(func(tx *nutsdb.Tx) error {
 		return tx.Put(bEquiv, k[:], proof, nutsdb.Persistent)
 	}); err != nil {
 		return fmt.Errorf("storage: store equivocation proof of %s: %w (%w)", k.Short(), err, e)

@@ -12,7 +12,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/auction-tui/auction-tui/wire"
 	"github.com/nutsdb/nutsdb"
@@ -40,6 +42,14 @@ const (
 
 // LockName is the name of the lock file inside a store folder.
 const LockName = "LOCK"
+
+// ReplicaDir is the name of the subfolder of a store folder that holds the replica database:
+// replica logs, their heads and equivocation proofs, written without fsync.
+const ReplicaDir = "replicas"
+
+// importStripes is the number of locks that serialise imports and head observations; a log
+// maps to one of them by its key, so imports of different logs mostly run concurrently.
+const importStripes = 64
 
 // Sentinel errors.
 var (
@@ -119,14 +129,18 @@ func (e *CorruptError) Error() string {
 }
 
 // Repair describes one repair Open made. A file repair has File set: the bytes
-// [Offset, Offset+CutBytes) of that data file were cut and kept in CutFile. A log repair has
-// Log set: the stored log could not be verified against its head and was reset to Length entries,
-// losing LostEntries (re-signed for the own log, to be fetched again for a replica).
+// [Offset, Offset+CutBytes) of that data file were cut and kept in CutFile. File and CutFile are
+// paths relative to the store folder: "0.dat" for the own database, "replicas/0.dat" for the
+// replica database. When File is ReplicaDir itself, the replica database could not be opened
+// even after a tail cut: the whole folder was moved aside to CutFile (CutBytes is the size of
+// its data files) and every replica is fetched again. A log repair has Log set: the stored log
+// could not be verified against its head and was reset to Length entries, losing LostEntries
+// (re-signed for the own log, to be fetched again for a replica).
 type Repair struct {
-	File        string // data file name inside the store folder, or "" for a log repair
+	File        string // data file path relative to the store folder, or "" for a log repair
 	Offset      int64  // where the cut starts, in bytes
 	CutBytes    int64  // how many bytes were cut
-	CutFile     string // file name inside the store folder holding the cut bytes
+	CutFile     string // path relative to the store folder holding the cut bytes
 	Log         wire.PeerKey
 	Length      uint64 // the log length after the repair
 	LostEntries uint64 // entries dropped from the log
@@ -137,7 +151,8 @@ type Repair struct {
 type Option func(*config)
 
 type config struct {
-	logger *slog.Logger
+	logger      *slog.Logger
+	segmentSize int64 // nutsdb data file size in bytes; tests make it small to force rotation
 }
 
 // WithLogger sets the logger for warnings (repairs, equivocations). Default: discard.
@@ -145,6 +160,16 @@ func WithLogger(l *slog.Logger) Option {
 	return func(c *config) {
 		if l != nil {
 			c.logger = l
+		}
+	}
+}
+
+// withSegmentSize sets the nutsdb data file size in bytes (tests only: small files force
+// rotation). Default: 256 MiB.
+func withSegmentSize(n int64) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.segmentSize = n
 		}
 	}
 }
@@ -166,7 +191,8 @@ type Store struct {
 	dir     string
 	log     *slog.Logger
 	lockF   *os.File
-	db      *nutsdb.DB
+	own     *kvdb // identity and own log, fsynced on every commit
+	rep     *kvdb // replicas and equivocation proofs, never fsynced
 	priv    ed25519.PrivateKey
 	key     wire.PeerKey
 	repairs []Repair
@@ -176,9 +202,7 @@ type Store struct {
 	equivs map[wire.PeerKey]*EquivocationError
 	closed bool
 
-	writeMu  sync.Mutex // serialises nutsdb write transactions issued by the store
-	maxFile  int64
-	importMu sync.Mutex // serialises imports and equivocation records
+	importMu [importStripes]sync.Mutex // per-log (striped) serialisation of imports and observations
 
 	reqs     chan *appendReq
 	stop     chan struct{}
@@ -186,10 +210,12 @@ type Store struct {
 }
 
 // Open opens (creating if needed) the store in dir. It takes an exclusive lock on dir/LOCK,
-// repairs a torn tail of the newest data file, opens nutsdb, makes the identity key on first
-// open and verifies each log's last commit against its signed head.
+// repairs a torn tail of the newest data file of the own database (dir) and of the replica
+// database (dir/replicas), opens both, makes the identity key on first open and verifies each
+// log's last commit against its signed head. A replica database that still does not open is
+// moved aside and started empty (see Repair).
 func Open(dir string, opts ...Option) (*Store, error) {
-	cfg := config{logger: slog.New(slog.DiscardHandler)}
+	cfg := config{logger: slog.New(slog.DiscardHandler), segmentSize: segmentSize}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -212,38 +238,26 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	ok := false
 	defer func() {
 		if !ok {
-			if s.db != nil {
-				_ = s.db.Close()
+			for _, d := range []*kvdb{s.own, s.rep} {
+				if d != nil {
+					_ = d.db.Close()
+				}
 			}
 			_ = lf.Close()
 		}
 	}()
-	reps, err := repairTail(dir, s.log)
+	reps, err := repairTail(dir, "", s.log)
 	if err != nil {
 		return nil, err
 	}
 	s.repairs = reps
-	db, err := nutsdb.Open(nutsdb.DefaultOptions,
-		nutsdb.WithDir(dir),
-		nutsdb.WithRWMode(nutsdb.FileIO),
-		nutsdb.WithSyncEnable(true),
-		nutsdb.WithSegmentSize(segmentSize),
-		nutsdb.WithEntryIdxMode(nutsdb.HintKeyAndRAMIdxMode),
-		func(o *nutsdb.Options) {
-			o.MergeInterval = 0
-			o.MaxBatchCount = 1 << 20
-			o.MaxBatchSize = 128 << 20
-		},
-	)
-	if err != nil {
-		return nil, fmt.Errorf("storage: open nutsdb in %s: %w", dir, err)
-	}
-	s.db = db
-	s.maxFile = db.MaxFileID
-	if err := s.initBuckets(); err != nil {
+	if s.own, err = openDB(dir, true, cfg.segmentSize); err != nil {
 		return nil, err
 	}
 	if err := s.loadIdentity(); err != nil {
+		return nil, err
+	}
+	if err := s.openReplicas(cfg.segmentSize); err != nil {
 		return nil, err
 	}
 	if err := s.loadLogs(); err != nil {
@@ -274,9 +288,107 @@ func lockDir(dir string) (*os.File, error) {
 	return f, nil
 }
 
+// kvdb is one nutsdb instance: the own database (fsync on every commit) or the replica database
+// (no fsync).
+type kvdb struct {
+	dir     string
+	db      *nutsdb.DB
+	mu      sync.Mutex // serialises write transactions issued by the store
+	maxFile int64
+}
+
+// openDB opens the nutsdb instance in dir (FileIO, merge off, fsync per commit when sync is set)
+// and creates the buckets on first open.
+func openDB(dir string, sync bool, segSize int64) (*kvdb, error) {
+	db, err := nutsdb.Open(nutsdb.DefaultOptions,
+		nutsdb.WithDir(dir),
+		nutsdb.WithRWMode(nutsdb.FileIO),
+		nutsdb.WithSyncEnable(sync),
+		nutsdb.WithSegmentSize(segSize),
+		nutsdb.WithEntryIdxMode(nutsdb.HintKeyAndRAMIdxMode),
+		func(o *nutsdb.Options) {
+			o.MergeInterval = 0
+			o.MaxBatchCount = 1 << 20
+			o.MaxBatchSize = 128 << 20
+		},
+	)
+	if err != nil {
+		return nil, fmt.Errorf("storage: open nutsdb in %s: %w", dir, err)
+	}
+	d := &kvdb{dir: dir, db: db, maxFile: db.MaxFileID}
+	if err := d.initBuckets(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// openReplicas repairs the tail of the replica database and opens it. If it still cannot be
+// opened (damage beyond a torn tail, likely after a power loss since it is never fsynced), the
+// folder is moved aside, a fresh one is opened and a Repair is recorded: replicas are fetched
+// again from peers. At most one discarded folder is kept.
+func (s *Store) openReplicas(segSize int64) error {
+	rdir := filepath.Join(s.dir, ReplicaDir)
+	if err := os.MkdirAll(rdir, 0o700); err != nil {
+		return fmt.Errorf("storage: create folder: %w", err)
+	}
+	reps, err := repairTail(s.dir, ReplicaDir, s.log)
+	if err == nil {
+		s.rep, err = openDB(rdir, false, segSize)
+	}
+	if err == nil {
+		s.repairs = append(s.repairs, reps...)
+		return nil
+	}
+	reason := err.Error()
+	old, _ := filepath.Glob(filepath.Join(s.dir, ReplicaDir+".discarded-*"))
+	for _, o := range old {
+		if err := os.RemoveAll(o); err != nil {
+			return fmt.Errorf("storage: remove discarded replicas: %w", err)
+		}
+	}
+	size := dataSize(rdir)
+	moved := ReplicaDir + ".discarded-" + time.Now().UTC().Format("20060102T150405.000000000Z")
+	if err := os.Rename(rdir, filepath.Join(s.dir, moved)); err != nil {
+		return fmt.Errorf("storage: move damaged replicas aside: %w (%s)", err, reason)
+	}
+	if err := os.MkdirAll(rdir, 0o700); err != nil {
+		return fmt.Errorf("storage: create folder: %w", err)
+	}
+	if s.rep, err = openDB(rdir, false, segSize); err != nil {
+		return err
+	}
+	s.repairs = append(s.repairs, Repair{File: ReplicaDir, CutBytes: size, CutFile: moved,
+		Reason: "replica database does not open: " + reason})
+	s.log.Warn("storage: replica database damaged; moved aside, replicas will be fetched again",
+		"reason", reason, "kept", moved)
+	return nil
+}
+
+// dataSize returns the total size of the nutsdb data files in dir, in bytes.
+func dataSize(dir string) int64 {
+	ids, _ := dataFiles(dir)
+	var n int64
+	for _, id := range ids {
+		if fi, err := os.Stat(filepath.Join(dir, strconv.FormatInt(id, 10)+nutsdb.DataSuffix)); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}
+
+// dbFor returns the database that holds log k: the own database for the store's key, else the
+// replica database.
+func (s *Store) dbFor(k wire.PeerKey) *kvdb {
+	if k == s.key {
+		return s.own
+	}
+	return s.rep
+}
+
 // initBuckets creates the buckets on first open and makes the bucket file durable (nutsdb writes
 // it without fsync).
-func (s *Store) initBuckets() error {
+func (s *kvdb) initBuckets() error {
 	missing := false
 	_ = s.db.View(func(tx *nutsdb.Tx) error {
 		for _, b := range []string{bEntries, bHead, bHeads, bEquiv, bMeta} {
@@ -322,9 +434,9 @@ func syncFile(path string) error {
 
 // update runs one nutsdb write transaction and, when nutsdb started a new data file, fsyncs the
 // folder so that the new file's name is durable too.
-func (s *Store) update(fn func(tx *nutsdb.Tx) error) error {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
+func (s *kvdb) update(fn func(tx *nutsdb.Tx) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err := s.db.Update(fn); err != nil {
 		return err
 	}
@@ -337,7 +449,7 @@ func (s *Store) update(fn func(tx *nutsdb.Tx) error) error {
 
 func (s *Store) loadIdentity() error {
 	var seed []byte
-	err := s.db.View(func(tx *nutsdb.Tx) error {
+	err := s.own.db.View(func(tx *nutsdb.Tx) error {
 		v, err := tx.Get(bMeta, keyIdentity)
 		if err == nil {
 			seed = bytes.Clone(v)
@@ -352,7 +464,7 @@ func (s *Store) loadIdentity() error {
 		if _, err := rand.Read(seed); err != nil {
 			return err
 		}
-		if err := s.update(func(tx *nutsdb.Tx) error {
+		if err := s.own.update(func(tx *nutsdb.Tx) error {
 			return tx.Put(bMeta, keyIdentity, seed, nutsdb.Persistent)
 		}); err != nil {
 			return fmt.Errorf("storage: store identity: %w", err)
@@ -367,14 +479,43 @@ func (s *Store) loadIdentity() error {
 }
 
 // loadLogs reads every log's head and equivocation proof and verifies each log's last commit.
+// The own log's head comes from the own database, replicas' heads and proofs from the replica
+// database. Records of another log in the own database (a folder written before the replica
+// database existed) are ignored and logged: those replicas are fetched again.
 func (s *Store) loadLogs() error {
 	var keys, vals [][]byte
 	var qk, qv [][]byte
-	err := s.db.View(func(tx *nutsdb.Tx) error {
-		var err error
-		keys, vals, err = tx.GetAll(bHead)
+	var ignored int
+	err := s.own.db.View(func(tx *nutsdb.Tx) error {
+		v, err := tx.Get(bHead, s.key[:])
+		if err == nil {
+			keys, vals = append(keys, s.key[:]), append(vals, bytes.Clone(v))
+		} else if !isEmptyErr(err) {
+			return err
+		}
+		ks, _, err := tx.GetAll(bHead)
 		if err != nil && !isEmptyErr(err) {
 			return err
+		}
+		ignored = len(ks) - len(keys)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("storage: read own head: %w", err)
+	}
+	if ignored > 0 {
+		s.log.Warn("storage: ignoring replica logs kept in the own database by an older layout",
+			"logs", ignored)
+	}
+	err = s.rep.db.View(func(tx *nutsdb.Tx) error {
+		ks, vs, err := tx.GetAll(bHead)
+		if err != nil && !isEmptyErr(err) {
+			return err
+		}
+		for i := range ks {
+			if !bytes.Equal(ks[i], s.key[:]) {
+				keys, vals = append(keys, ks[i]), append(vals, vs[i])
+			}
 		}
 		qk, qv, err = tx.GetAll(bEquiv)
 		if err != nil && !isEmptyErr(err) {
@@ -383,7 +524,7 @@ func (s *Store) loadLogs() error {
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("storage: read heads: %w", err)
+		return fmt.Errorf("storage: read replica heads: %w", err)
 	}
 	for i := range qk {
 		if len(qk[i]) != wire.KeySize || len(qv[i]) != 2*wire.SignedHeadSize {
@@ -515,9 +656,13 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	close(s.stop)
 	s.commitWG.Wait()
-	s.writeMu.Lock()
-	err := s.db.Close()
-	s.writeMu.Unlock()
+	var errs []error
+	for _, d := range []*kvdb{s.own, s.rep} {
+		d.mu.Lock()
+		errs = append(errs, d.db.Close())
+		d.mu.Unlock()
+	}
+	err := errors.Join(errs...)
 	if uerr := unix.Flock(int(s.lockF.Fd()), unix.LOCK_UN); uerr != nil && err == nil {
 		err = uerr
 	}
@@ -525,6 +670,11 @@ func (s *Store) Close() error {
 		err = cerr
 	}
 	return err
+}
+
+// importLock returns the lock that serialises imports and observations of log k.
+func (s *Store) importLock(k wire.PeerKey) *sync.Mutex {
+	return &s.importMu[binary.LittleEndian.Uint64(k[:8])%importStripes]
 }
 
 func (s *Store) state(k wire.PeerKey) *logState {
