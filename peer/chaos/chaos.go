@@ -96,6 +96,9 @@ type Config struct {
 	// SampleEvery, when positive, samples the process's heap and goroutines at that period
 	// (after a forced GC) into Report.Samples.
 	SampleEvery time.Duration
+	// AfterWorkload, when set, is called once the workload ends, before the final heal, with
+	// every peer still running (for example to write heap and goroutine profiles).
+	AfterWorkload func()
 }
 
 // Sample is one measurement of the whole process (the market and the harness) during a run.
@@ -246,6 +249,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	t2 := time.Now()
 	h.rep.Workload = t2.Sub(t1)
+	if cfg.AfterWorkload != nil {
+		cfg.AfterWorkload()
+	}
 	if err := h.finish(ctx); err != nil {
 		return h.rep, err
 	}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"testing"
 	"time"
 )
@@ -13,7 +16,9 @@ import (
 //	CHAOS_SOAK=30m        run the soak for this long (the test is skipped without it)
 //	CHAOS_SOAK_OUT=file   write every sample there as CSV
 //	CHAOS_SOAK_EVERY=5s   sampling period (default soakSampleEvery)
+//	CHAOS_SOAK_PPROF=dir  write heap.pprof and goroutines.txt there at the end of the workload
 const (
+	envSoakPprof = "CHAOS_SOAK_PPROF"
 	envSoak      = "CHAOS_SOAK"
 	envSoakOut   = "CHAOS_SOAK_OUT"
 	envSoakEvery = "CHAOS_SOAK_EVERY"
@@ -66,7 +71,11 @@ func TestSoak(t *testing.T) {
 	if raceEnabled {
 		antiEntropy = time.Second
 	}
-	rep, err := Run(ctx, Config{Seed: seed, Dir: t.TempDir(), Peers: peers, Duration: d, SampleEvery: every, AntiEntropy: antiEntropy})
+	cfg := Config{Seed: seed, Dir: t.TempDir(), Peers: peers, Duration: d, SampleEvery: every, AntiEntropy: antiEntropy}
+	if dir := os.Getenv(envSoakPprof); dir != "" {
+		cfg.AfterWorkload = func() { writeProfiles(t, dir) }
+	}
+	rep, err := Run(ctx, cfg)
 	if err != nil {
 		t.Fatalf("%v\nreplay: %s=%d %s=%s go test ./peer/chaos -run TestSoak", err, envSeed, seed, envSoak, v)
 	}
@@ -100,5 +109,25 @@ func TestSoak(t *testing.T) {
 	heapBound := float64(soakHeapSlack) + float64(soakHeapPerEntry)*float64(sum.EntriesAdded)
 	if drift := sum.HeapSlope * sum.HalfSpan.Minutes(); drift > heapBound {
 		t.Errorf("heap trends up %.1f MiB over the second half (%d entries added), bound %.1f MiB", drift/(1<<20), sum.EntriesAdded, heapBound/(1<<20))
+	}
+}
+
+// writeProfiles writes the heap profile (after GC) and a goroutine dump into dir.
+func writeProfiles(t *testing.T, dir string) {
+	runtime.GC()
+	for _, p := range []struct {
+		name  string
+		file  string
+		debug int
+	}{{"heap", "heap.pprof", 0}, {"goroutine", "goroutines.txt", 1}} {
+		f, err := os.Create(filepath.Join(dir, p.file))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if err := pprof.Lookup(p.name).WriteTo(f, p.debug); err != nil {
+			t.Error(err)
+		}
+		f.Close()
 	}
 }

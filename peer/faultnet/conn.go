@@ -219,6 +219,13 @@ func (c *Conn) Close() error {
 		if c.net.ords[c.local] == c.ord {
 			delete(c.net.ords, c.local)
 		}
+		// Ordinals are never reused, so the links of a closed socket carry no more packets:
+		// forget their streams, or a long run with restarts keeps every link it ever had.
+		for k := range c.net.links {
+			if k.from == c.ord || k.to == c.ord {
+				delete(c.net.links, k)
+			}
+		}
 		c.net.mu.Unlock()
 	})
 	if !first {

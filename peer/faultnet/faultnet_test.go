@@ -411,3 +411,26 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 	}
 }
+
+// TestCloseForgetsLinks: a closed socket's link streams are dropped, so a long run with restarts
+// (a new socket, a new ordinal, every time) keeps only the links of the sockets still open.
+func TestCloseForgetsLinks(t *testing.T) {
+	n := New(5)
+	t.Cleanup(func() { n.Close() })
+	stay := n.WrapConn(udp(t))
+	links := func() int { n.mu.Lock(); defer n.mu.Unlock(); return len(n.links) }
+	for i := range uint64(50) {
+		c := n.WrapConn(udp(t))
+		send(t, c, stay, i)
+		send(t, stay, c, i)
+		if got := links(); got != 2 {
+			t.Fatalf("restart %d: %d links with two sockets talking, want 2", i, got)
+		}
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if got := links(); got != 0 {
+			t.Fatalf("restart %d: %d links after the peer socket closed, want 0", i, got)
+		}
+	}
+}
