@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -130,8 +131,8 @@ func New(ctx context.Context, opts ...Option) (*Node, error) {
 func (n *Node) start(ctx context.Context, boots []string) error {
 	// Replay every log held into the book first, so that the node answers from its state at once.
 	for _, k := range n.store.Logs() {
+		n.applyNew(k)
 		n.mu.Lock()
-		n.applyLocked(k)
 		if l := n.store.Log(k).Len(); l > n.known[k] {
 			n.known[k] = l
 		}
@@ -292,19 +293,28 @@ func (n *Node) emit(e Event) {
 	n.events.publish(e)
 }
 
-// applyLocked replays entries of log k that the book has not seen yet, emitting an event per
-// change. n.mu must be held.
-func (n *Node) applyLocked(k wire.PeerKey) {
+// applyNew replays the entries of log k that the book has not seen yet, emitting an event per
+// change. Entries are read, decoded and their bid signatures verified without holding n.mu; only
+// the book update and the events happen under it. Entries of this node's own log are not
+// verified again: the sequencer verified every bid before appending it.
+func (n *Node) applyNew(k wire.PeerKey) {
 	l := n.store.Log(k)
-	for n.applied[k] < l.Len() {
+	for {
+		n.mu.Lock()
 		from := n.applied[k]
+		n.mu.Unlock()
 		to := min(l.Len(), from+storage.MaxRange)
+		if from >= to {
+			return
+		}
 		entries, err := l.Range(from, to)
 		if err != nil {
 			n.log.Error("read log for replay", "log", k.Short(), "from", from, "err", err)
 			return
 		}
 		decoded := make([]wire.Entry, len(entries))
+		var bids []wire.SignedBid
+		var at []int
 		for i, b := range entries {
 			e, err := wire.UnmarshalEntry(b)
 			if err != nil {
@@ -313,9 +323,28 @@ func (n *Node) applyLocked(k wire.PeerKey) {
 				continue
 			}
 			decoded[i] = e
+			if ba, ok := e.Event.(*wire.BidAccepted); ok {
+				bids = append(bids, ba.Bid)
+				at = append(at, i)
+			}
+		}
+		verified := make([]bool, len(decoded))
+		if k == n.key {
+			for _, i := range at {
+				verified[i] = true
+			}
+		} else {
+			for j, ok := range verifyParallel(bids) {
+				verified[at[j]] = ok
+			}
+		}
+		n.mu.Lock()
+		if n.applied[k] != from { // another goroutine applied this range meanwhile
+			n.mu.Unlock()
+			continue
 		}
 		n.applied[k] = to
-		for i, res := range n.book.ApplyLog(k, from, decoded) {
+		for i, res := range n.book.ApplyLogVerified(k, from, decoded, verified) {
 			if res.Err != nil {
 				if decoded[i].Event != nil {
 					n.log.Warn("entry breaks a rule; ignored by every peer", "log", k.Short(), "index", from+uint64(i), "err", res.Err)
@@ -324,7 +353,25 @@ func (n *Node) applyLocked(k wire.PeerKey) {
 			}
 			n.emitChange(res.Change)
 		}
+		n.mu.Unlock()
 	}
+}
+
+// verifyParallel checks bid signatures in batches spread over the available cores.
+func verifyParallel(bids []wire.SignedBid) []bool {
+	workers := min(runtime.GOMAXPROCS(0), (len(bids)+wire.BidBatch-1)/wire.BidBatch)
+	if workers <= 1 {
+		return wire.VerifyBids(bids)
+	}
+	ok := make([]bool, len(bids))
+	chunk := (len(bids) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for start := 0; start < len(bids); start += chunk {
+		end := min(start+chunk, len(bids))
+		wg.Go(func() { copy(ok[start:end], wire.VerifyBids(bids[start:end])) })
+	}
+	wg.Wait()
+	return ok
 }
 
 func (n *Node) emitChange(ch auction.Change) {

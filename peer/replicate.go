@@ -88,8 +88,8 @@ func (n *Node) importRange(ctx context.Context, from wire.PeerKey, r wire.Range)
 
 // afterImport replays what an import added to log k into the book and reports sync progress.
 func (n *Node) afterImport(k wire.PeerKey) {
+	n.applyNew(k)
 	n.mu.Lock()
-	n.applyLocked(k)
 	n.ensurePeerLocked(k)
 	sync := n.syncLocked()
 	n.mu.Unlock()

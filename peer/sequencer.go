@@ -121,7 +121,7 @@ func (n *Node) commitBatch(batch []*seqReq) (deferred []*seqReq) {
 			}
 			e.Event = &o
 		case seqBid:
-			err = n.book.CheckBid(n.key, r.bid, now)
+			err = n.book.CheckVerifiedBid(n.key, r.bid, now) // handleBid verified the signature
 			if p := pending[r.bid.Auction]; err == nil && p != nil && r.bid.Amount <= p.highest {
 				err = &auction.RuleError{Rule: "highest", Auction: r.bid.Auction,
 					Reason: fmt.Sprintf("bid %s is not above the highest bid %s USDt", r.bid.Amount, p.highest)}
@@ -175,8 +175,8 @@ commit:
 		}
 		return deferred
 	}
+	n.applyNew(n.key)
 	n.mu.Lock()
-	n.applyLocked(n.key)
 	n.known[n.key] = head.Length
 	n.mu.Unlock()
 	for i, r := range accepted {

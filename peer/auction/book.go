@@ -252,6 +252,33 @@ func badEntry(writer wire.PeerKey, index uint64, err error) error {
 		fmt.Sprintf("entry %d of log %s is malformed: %s", index, writer.Short(), reason))
 }
 
+// CheckVerifiedBid is CheckBid for a bid whose signature the caller has already verified with
+// wire.SignedBid.Verify: it checks the rules only, so a sequencer holding a lock does not pay for
+// a second signature check.
+func (b *Book) CheckVerifiedBid(seller wire.PeerKey, sb wire.SignedBid, now time.Time) error {
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	_, err := b.checkBid(seller, &sb, now.UnixMilli(), true, sigGood)
+	return err
+}
+
+// ApplyLogVerified is ApplyLog for entries whose bid signatures the caller has already checked:
+// verified[i] reports the verdict for entries[i] (ignored for entries that carry no bid), as
+// wire.VerifyBids returns it. It lets the caller verify outside its own locks.
+func (b *Book) ApplyLogVerified(writer wire.PeerKey, first uint64, entries []wire.Entry, verified []bool) []Result {
+	out := make([]Result, len(entries))
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, e := range entries {
+		sig := sigBad
+		if i < len(verified) && verified[i] {
+			sig = sigGood
+		}
+		out[i].Change, out[i].Err = b.apply(writer, first+uint64(i), e, sig)
+	}
+	return out
+}
+
 // CheckBid reports whether seller, the local peer, may accept sb now: the same rules Apply checks
 // for a bid-accepted entry whose Time is now.UnixMilli(), so the engine must append the entry with
 // exactly that Time. It returns nil or a *RuleError whose Reason is meant for the bidder.
