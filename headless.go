@@ -6,9 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -27,28 +27,10 @@ const commandTimeout = 15 * time.Second
 // runHeadless runs a peer that reads commands from stdin and writes NDJSON to stdout: a ready
 // line, exactly one reply per command, and every event as it happens.
 func runHeadless(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	var pf peerFlags
-	fs := flag.NewFlagSet("headless", flag.ContinueOnError)
-	pf.register(fs)
-	if err := parseFlags(fs, args, stderr); err != nil {
-		return err
-	}
-	dir, err := pf.dataDir()
-	if err != nil {
-		return err
-	}
-	logger, closeLog, err := openLog(dir)
-	if err != nil {
-		return err
-	}
-	defer closeLog()
-	node, err := peer.New(ctx, pf.options(dir, logger)...)
-	if err != nil {
-		return err
-	}
-	defer node.Close()
-	h := &headless{node: node, out: newJSONLines(stdout)}
-	return h.serve(ctx, stdin)
+	return withPeer(ctx, "headless", args, stderr, func(node *peer.Node, _ *slog.Logger) error {
+		h := &headless{node: node, out: newJSONLines(stdout)}
+		return h.serve(ctx, stdin)
+	})
 }
 
 type headless struct {

@@ -178,3 +178,29 @@ func openLog(dir string) (*slog.Logger, func(), error) {
 	}
 	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: level})), func() { f.Close() }, nil
 }
+
+// withPeer parses the peer flags of a mode, opens the log file in the data folder, starts a peer
+// and runs fn with it; the peer and the log are closed when fn returns.
+func withPeer(ctx context.Context, mode string, args []string, stderr io.Writer, fn func(*peer.Node, *slog.Logger) error) error {
+	var pf peerFlags
+	fs := flag.NewFlagSet(mode, flag.ContinueOnError)
+	pf.register(fs)
+	if err := parseFlags(fs, args, stderr); err != nil {
+		return err
+	}
+	dir, err := pf.dataDir()
+	if err != nil {
+		return err
+	}
+	logger, closeLog, err := openLog(dir)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	node, err := peer.New(ctx, pf.options(dir, logger)...)
+	if err != nil {
+		return err
+	}
+	defer node.Close()
+	return fn(node, logger)
+}

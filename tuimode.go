@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,27 +15,9 @@ import (
 
 // runTUI runs the default mode: a peer with the terminal dashboard.
 func runTUI(ctx context.Context, args []string, stderr io.Writer) error {
-	var pf peerFlags
-	fs := flag.NewFlagSet("auction-tui", flag.ContinueOnError)
-	pf.register(fs)
-	if err := parseFlags(fs, args, stderr); err != nil {
-		return err
-	}
-	dir, err := pf.dataDir()
-	if err != nil {
-		return err
-	}
-	logger, closeLog, err := openLog(dir)
-	if err != nil {
-		return err
-	}
-	defer closeLog()
-	node, err := peer.New(ctx, pf.options(dir, logger)...)
-	if err != nil {
-		return err
-	}
-	defer node.Close()
-	return runProgram(ctx, node, logger)
+	return withPeer(ctx, "auction-tui", args, stderr, func(node *peer.Node, logger *slog.Logger) error {
+		return runProgram(ctx, node, logger)
+	})
 }
 
 // The engine satisfies the TUI's view of it.
