@@ -29,8 +29,10 @@ import (
 	"net/netip"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -96,6 +98,9 @@ type Config struct {
 	// SampleEvery, when positive, samples the process's heap and goroutines at that period
 	// (after a forced GC) into Report.Samples.
 	SampleEvery time.Duration
+	// NoCrashes, in a run with faults, keeps the partitions, isolations and link faults but
+	// crashes no peer (a soak diagnostic: in-process restarts leak in nutsdb, see Sample).
+	NoCrashes bool
 	// AfterWorkload, when set, is called once the workload ends, before the final heal, with
 	// every peer still running (for example to write heap and goroutine profiles).
 	AfterWorkload func()
@@ -108,6 +113,13 @@ type Sample struct {
 	Goroutines int           // runtime.NumGoroutine
 	Entries    uint64        // log entries held by the first live peer (all logs)
 	Live       int           // peers running at the time
+	// NutsdbWriters counts goroutines parked in nutsdb's (*DB).doWrites. nutsdb v1.1.0's Close
+	// does not stop that goroutine (github.com/nutsdb/nutsdb/issues/586), so every in-process
+	// restart leaves two behind (a peer opens two databases); Goroutines-NutsdbWriters is the
+	// count that says whether the engine itself leaks.
+	NutsdbWriters int
+	// Crashes is the number of crashes so far.
+	Crashes int
 }
 
 // Heal is one measured convergence: what healed and how long every peer took to agree.
@@ -438,12 +450,14 @@ func (h *harness) workload(ctx context.Context) error {
 				h.apply(active)
 				h.note(r, "isolate p%02d until round %d", p, active.until)
 				h.rep.Isolations++
-			case x < 30 && len(h.live()) > 2:
+			case x < 30 && len(h.live()) > 2 && !h.cfg.NoCrashes:
 				crash = h.pickLive(-1)
 				restarts = append(restarts, restart{peer: crash, round: r + 1 + h.rng.IntN(3)})
 				slices.SortStableFunc(restarts, func(a, b restart) int { return a.round - b.round })
 				h.note(r, "crash %s during the round's operations", h.names[crash])
+				h.mu.Lock() // the sampler reads it
 				h.rep.Crashes++
+				h.mu.Unlock()
 			}
 		}
 		if err := h.round(ctx, crash); err != nil {
@@ -490,8 +504,9 @@ func (h *harness) sample(start time.Time) func() {
 			runtime.GC()
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
-			s := Sample{At: time.Since(start), HeapInuse: ms.HeapInuse, Goroutines: runtime.NumGoroutine()}
+			s := Sample{At: time.Since(start), HeapInuse: ms.HeapInuse, Goroutines: runtime.NumGoroutine(), NutsdbWriters: nutsdbWriters()}
 			h.mu.Lock()
+			s.Crashes = h.rep.Crashes
 			for _, n := range h.nodes {
 				if n != nil {
 					s.Live++
@@ -506,6 +521,30 @@ func (h *harness) sample(start time.Time) func() {
 		}
 	}()
 	return func() { close(done); wg.Wait() }
+}
+
+// nutsdbWriters counts the goroutines whose stack is in nutsdb's (*DB).doWrites.
+func nutsdbWriters() int {
+	var b strings.Builder
+	if err := pprof.Lookup("goroutine").WriteTo(&b, 1); err != nil {
+		return -1
+	}
+	n := 0
+	// debug=1 format: blocks of "<count> @ <pcs>" followed by "#\t<frame>" lines.
+	for _, block := range strings.Split(b.String(), "\n\n") {
+		if !strings.Contains(block, "nutsdb.(*DB).doWrites") {
+			continue
+		}
+		for _, line := range strings.Split(block, "\n") {
+			if f := strings.Fields(line); len(f) > 1 && f[1] == "@" {
+				if k, err := strconv.Atoi(f[0]); err == nil {
+					n += k
+				}
+				break
+			}
+		}
+	}
+	return n
 }
 
 // partition draws a split of all peers into two or three non-empty groups.
@@ -918,6 +957,9 @@ type Trend struct {
 	GoroutinesFirst, GorLast   int
 	GoroutinesMin, GorMax      int     // over the second half
 	GoroutineSlope             float64 // goroutines per minute, over the second half
+	EngineGoroutineSlope       float64 // Goroutines-NutsdbWriters per minute, over the second half
+	NutsdbWritersLast          int     // leaked nutsdb writer goroutines at the last sample
+	CrashesLast                int     // crashes at the last sample
 	EntriesAdded               uint64  // log entries the first live peer gained in the second half
 	HeapPerEntrySecondHalf     float64 // HeapSlope*HalfSpan / EntriesAdded, bytes; 0 without entries
 	EntriesFirst, EntriesFinal uint64
@@ -925,9 +967,9 @@ type Trend struct {
 
 func (tr Trend) String() string {
 	mib := func(b float64) float64 { return b / (1 << 20) }
-	return fmt.Sprintf("%d samples; heap %.1f -> %.1f MiB (second half %.1f..%.1f MiB, slope %+.3f MiB/min); goroutines %d -> %d (second half %d..%d, slope %+.2f/min); entries %d -> %d (+%d in the second half, heap slope %.0f bytes per entry)",
+	return fmt.Sprintf("%d samples; heap %.1f -> %.1f MiB (second half %.1f..%.1f MiB, slope %+.3f MiB/min); goroutines %d -> %d (second half %d..%d, slope %+.2f/min; without nutsdb's leaked writers %+.2f/min; %d nutsdb writers at the end (two per open database, the rest leaked) after %d crashes); entries %d -> %d (+%d in the second half, heap slope %.0f bytes per entry)",
 		tr.Samples, mib(float64(tr.HeapFirst)), mib(float64(tr.HeapLast)), mib(float64(tr.HeapMin)), mib(float64(tr.HeapMax)), mib(tr.HeapSlope),
-		tr.GoroutinesFirst, tr.GorLast, tr.GoroutinesMin, tr.GorMax, tr.GoroutineSlope,
+		tr.GoroutinesFirst, tr.GorLast, tr.GoroutinesMin, tr.GorMax, tr.GoroutineSlope, tr.EngineGoroutineSlope, tr.NutsdbWritersLast, tr.CrashesLast,
 		tr.EntriesFirst, tr.EntriesFinal, tr.EntriesAdded, tr.HeapPerEntrySecondHalf)
 }
 
@@ -958,6 +1000,12 @@ func Summarize(samples []Sample) Trend {
 	}
 	tr.HeapSlope = slope(xs, hs)
 	tr.GoroutineSlope = slope(xs, gs)
+	es := make([]float64, len(half))
+	for i, s := range half {
+		es[i] = float64(s.Goroutines - s.NutsdbWriters)
+	}
+	tr.EngineGoroutineSlope = slope(xs, es)
+	tr.NutsdbWritersLast, tr.CrashesLast = last.NutsdbWriters, last.Crashes
 	if e0, e1 := half[0].Entries, half[len(half)-1].Entries; e1 > e0 {
 		tr.EntriesAdded = e1 - e0
 		tr.HeapPerEntrySecondHalf = tr.HeapSlope * tr.HalfSpan.Minutes() / float64(tr.EntriesAdded)
