@@ -168,18 +168,21 @@ func (n *Node) start(ctx context.Context, boots []string) error {
 // safe to call more than once.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
+		// Order matters: stop inbound calls (whose handlers may start goroutines), then wait for
+		// every goroutine of the node (some call into the DHT), and only then close the DHT, the
+		// event stream and the store they use.
 		n.cancel()
 		var errs []error
+		if n.ep != nil {
+			errs = append(errs, n.ep.Close())
+		}
+		n.wg.Wait()
 		if n.dht != nil {
 			errs = append(errs, n.dht.Close())
 		}
 		if n.boot != nil {
 			errs = append(errs, n.boot.Close())
 		}
-		if n.ep != nil {
-			errs = append(errs, n.ep.Close())
-		}
-		n.wg.Wait()
 		n.events.close()
 		errs = append(errs, n.store.Close())
 		n.closeErr = errors.Join(errs...)
