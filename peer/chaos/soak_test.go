@@ -92,9 +92,9 @@ func TestSoak(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintln(f, "seconds,heap_inuse_bytes,goroutines,entries,live_peers")
+		fmt.Fprintln(f, "seconds,heap_inuse_bytes,goroutines,nutsdb_writers,entries,live_peers,crashes")
 		for _, s := range rep.Samples {
-			fmt.Fprintf(f, "%.1f,%d,%d,%d,%d\n", s.At.Seconds(), s.HeapInuse, s.Goroutines, s.Entries, s.Live)
+			fmt.Fprintf(f, "%.1f,%d,%d,%d,%d,%d,%d\n", s.At.Seconds(), s.HeapInuse, s.Goroutines, s.NutsdbWriters, s.Entries, s.Live, s.Crashes)
 		}
 		if err := f.Close(); err != nil {
 			t.Fatal(err)
