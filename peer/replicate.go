@@ -72,11 +72,18 @@ func (n *Node) importRange(ctx context.Context, from wire.PeerKey, r wire.Range)
 	if k == n.key {
 		return
 	}
-	n.noteHead(r.Head)
+	// A head counts towards what this node wants only once its signature verified: a forged head
+	// must not leave the node waiting for entries that do not exist.
 	_, err := n.store.Import(ctx, r.Head, r.Start, r.Entries)
 	switch {
 	case err == nil:
+		n.noteHead(r.Head)
 	case errors.Is(err, storage.ErrGap):
+		if r.Head.Verify() != nil {
+			n.importFailed(from, k, wire.ErrBadSignature)
+			return
+		}
+		n.noteHead(r.Head)
 		n.startFetch(from, k)
 		return
 	default:
@@ -279,8 +286,7 @@ func (n *Node) fetchLog(ctx context.Context, p, k wire.PeerKey) {
 				n.log.Warn("bad fetch reply", "peer", p.Short(), "log", k.Short(), "err", err)
 				return
 			}
-			n.noteHead(r.Head)
-			next = r.End()
+			next = r.End() // the head is noted once the range imported, i.e. verified
 			select {
 			case ranges <- r:
 			case <-ctx.Done():
@@ -295,6 +301,7 @@ func (n *Node) fetchLog(ctx context.Context, p, k wire.PeerKey) {
 			}
 			return
 		}
+		n.noteHead(r.Head)
 		n.afterImport(k)
 	}
 }
