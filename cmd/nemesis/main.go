@@ -685,11 +685,7 @@ func (n *nemesis) faults(ctx context.Context) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				t := time.NewTimer(hold)
-				defer t.Stop()
-				select {
-				case <-t.C:
-				case <-ctx.Done():
+				if !sleepCtx(ctx, hold) {
 					return // restarted at the heal
 				}
 				if err := victim.start(context.WithoutCancel(ctx)); err != nil {
@@ -712,12 +708,7 @@ func (n *nemesis) faults(ctx context.Context) error {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				t := time.NewTimer(hold)
-				defer t.Stop()
-				select {
-				case <-t.C:
-				case <-ctx.Done():
-				}
+				sleepCtx(ctx, hold) // continued at the heal at the latest
 				victim.cont()
 			}()
 		}
@@ -1016,4 +1007,16 @@ func (n *nemesis) check(ctx context.Context, views []map[string]view) error {
 	n.rep.Auctions, n.rep.BidsInMarket = len(auctions), total
 	n.mu.Unlock()
 	return nil
+}
+
+// sleepCtx waits d or until ctx ends; it reports whether the whole of d passed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
