@@ -52,3 +52,7 @@ require (
 	golang.org/x/text v0.40.0 // indirect
 	gopkg.in/check.v1 v1.0.0-20201130134442-10cb98267c6c // indirect
 )
+
+// nutsdb v1.1.0 with the fix for its writer goroutine leaked on Close (nutsdb issue #586):
+// see third_party/nutsdb/README.md.
+replace github.com/nutsdb/nutsdb v1.1.0 => ./third_party/nutsdb

@@ -237,9 +237,8 @@ func TestNoGoroutineLeak(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// nutsdb v1.1.0 never stops its doWrites goroutine (it waits on a channel Close does not
-	// close): one per nutsdb instance, two per Open (own and replica database). Everything this
-	// package starts must be gone.
-	waitGoroutines(t, before+2*cycles)
+	// Everything this package starts must be gone, nutsdb's writer goroutines included
+	// (the patched nutsdb in third_party/nutsdb ends them; v1.1.0 does not).
+	waitGoroutines(t, before)
 	_ = bytes.Equal
 }
