@@ -205,6 +205,7 @@ func BenchmarkImport100k(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*benchLogSize)/b.Elapsed().Seconds(), "entries/s")
 	b.ReportMetric(heapPer, "heapB/100k")
+	b.ReportMetric(heapPer/benchLogSize, "heapB/entry")
 	b.ReportMetric(diskPer, "diskB/100k")
 }
 
@@ -339,4 +340,88 @@ func BenchmarkImportSingleParallel(b *testing.B) {
 		mu.Unlock()
 	})
 	reportLatency(b, all)
+}
+
+// liveHeap returns the bytes of live heap objects after a forced collection.
+func liveHeap() int64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
+}
+
+// BenchmarkHeapPerEntry: the live heap a store keeps per stored entry (after GC), for a replica
+// filled by imports of one entry each (live propagation, as in the chaos soak) and for the own
+// log filled by appends of 16 entries each. One op fills a fresh store with heapEntries
+// entries; ns/op is the time for that.
+func BenchmarkHeapPerEntry(b *testing.B) {
+	const heapEntries = 20_000
+	b.Run("import1", func(b *testing.B) {
+		var per float64
+		for b.Loop() {
+			b.StopTimer()
+			s, err := Open(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			src := newImportSource(b)
+			src.at(b, heapEntries-1)
+			h0 := liveHeap()
+			b.StartTimer()
+			for i := range heapEntries {
+				if _, err := s.Import(context.Background(), src.heads[i], uint64(i), src.entries[i:i+1]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			per = float64(liveHeap()-h0) / heapEntries
+			runtime.KeepAlive(src) // its entries and heads were in h0
+			_ = s.Close()
+			b.StartTimer()
+		}
+		b.ReportMetric(per, "heapB/entry")
+	})
+	b.Run("append16", func(b *testing.B) {
+		es := benchEntries(heapEntries)
+		var per float64
+		for b.Loop() {
+			b.StopTimer()
+			s, err := Open(b.TempDir())
+			if err != nil {
+				b.Fatal(err)
+			}
+			h0 := liveHeap()
+			b.StartTimer()
+			for off := 0; off < heapEntries; off += 16 {
+				if _, _, err := s.Own().Append(context.Background(), es[off:off+16]...); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			per = float64(liveHeap()-h0) / heapEntries
+			runtime.KeepAlive(es)
+			_ = s.Close()
+			b.StartTimer()
+		}
+		b.ReportMetric(per, "heapB/entry")
+	})
+}
+
+// BenchmarkHeapPerStore: the live heap (after GC) an open, empty Store keeps, in bytes: the
+// fixed cost of a peer's storage (two nutsdb databases with their commit buffers, indexes and
+// timer wheels). One op opens and closes a store.
+func BenchmarkHeapPerStore(b *testing.B) {
+	var per float64
+	for b.Loop() {
+		dir := b.TempDir()
+		h0 := liveHeap()
+		s, err := Open(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		per = float64(liveHeap() - h0)
+		runtime.KeepAlive(s)
+		_ = s.Close()
+	}
+	b.ReportMetric(per, "heapB/store")
 }

@@ -38,6 +38,11 @@ const (
 	MaxRepairCut = 64 << 20
 	// segmentSize is the size of one nutsdb data file, in bytes.
 	segmentSize = 256 << 20
+	// commitBufferSize is the buffer each nutsdb database keeps for encoding a transaction, in
+	// bytes (nutsdb's default is 4 MiB, held for as long as the database is open: 8 MiB per
+	// Store). A larger transaction (a full range of big entries) encodes into a buffer of its
+	// own size, allocated for that commit only.
+	commitBufferSize = 256 << 10
 )
 
 // LockName is the name of the lock file inside a store folder.
@@ -310,6 +315,7 @@ func openDB(dir string, sync bool, segSize int64) (*kvdb, error) {
 			o.MergeInterval = 0
 			o.MaxBatchCount = 1 << 20
 			o.MaxBatchSize = 128 << 20
+			o.CommitBufferSize = commitBufferSize
 		},
 	)
 	if err != nil {
