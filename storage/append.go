@@ -150,6 +150,9 @@ func (s *Store) commit(batch []*appendReq) {
 			if err := tx.Put(bHeads, entryKey(s.key, head.Length), head.Marshal(), nutsdb.Persistent); err != nil {
 				return err
 			}
+			if err := thinHeads(tx, s.key, prev, head.Length); err != nil {
+				return err
+			}
 			return tx.Put(bHead, s.key[:], headRecord(head, prev), nutsdb.Persistent)
 		})
 	}

@@ -113,6 +113,51 @@ func appendLeaves(r *compact.Range, entries [][]byte) ([][][]byte, error) {
 	return out, nil
 }
 
+// Head history. Every commit of the own log and every import of a replica stores the signed
+// head it ends at (bucket bHeads), so that HeadFor can serve a range ending at a head the
+// fetcher knows. Stored for every head forever, that is one nutsdb key (about 190 bytes of
+// index in RAM) per commit or import: per entry when entries arrive one at a time, as they do
+// live. Heads are therefore thinned in spans (b*headSpacing, (b+1)*headSpacing]: once a span
+// lies wholly more than headWindow entries behind the log's length, only its greatest head is
+// kept (so the last headWindow to headWindow+headSpacing entries keep every head). Consecutive kept heads are then at most 2*headSpacing apart (or one commit or import
+// apart, at most MaxRange), so HeadFor still finds a head for every start below the length,
+// serving at least MaxRange-2*headSpacing entries from the thinned part of a log.
+const (
+	// headWindow is how many entries behind a log's length heads are all kept.
+	headWindow = 1024
+	// headSpacing is the span, in entries, of which one head is kept behind headWindow.
+	headSpacing = 512
+)
+
+// thinnedSpans returns how many spans of headSpacing entries lie wholly more than headWindow
+// entries behind length n.
+func thinnedSpans(n uint64) uint64 {
+	if n < headWindow {
+		return 0
+	}
+	return (n - headWindow) / headSpacing
+}
+
+// thinHeads deletes, in tx, the stored heads of log k in the spans that fell behind the head
+// window as the log grew from prev to cur entries, keeping the greatest head of each span.
+func thinHeads(tx *nutsdb.Tx, k wire.PeerKey, prev, cur uint64) error {
+	for b := thinnedSpans(prev); b < thinnedSpans(cur); b++ {
+		keys, _, err := tx.RangeScanEntries(bHeads, entryKey(k, b*headSpacing+1), entryKey(k, (b+1)*headSpacing), true, false)
+		if err != nil {
+			if isEmptyErr(err) {
+				continue
+			}
+			return fmt.Errorf("scan heads of span %d: %w", b, err)
+		}
+		for _, key := range keys[:max(len(keys)-1, 0)] {
+			if err := tx.Delete(bHeads, key); err != nil {
+				return fmt.Errorf("thin heads of span %d: %w", b, err)
+			}
+		}
+	}
+	return nil
+}
+
 // Log is a view of one log: the own log (writable through Append) or a replica. Views are cheap
 // and always reflect the current stored state. Methods are safe for concurrent use.
 type Log struct {
@@ -213,7 +258,9 @@ func (l *Log) RootAt(n uint64) (wire.Hash, error) {
 
 // HeadFor returns the stored signed head with the greatest length in (start, min(end,
 // start+MaxRange)]: Range(start, head.Length) together with that head is a range Import
-// accepts. ok is false when no such head is stored.
+// accepts. ok is false when no such head is stored. Every head within 1,024 entries of the
+// log's length is stored; further back only about one per 512 entries is kept, which still
+// leaves a head in (start, start+MaxRange] for every start below the length.
 func (l *Log) HeadFor(start, end uint64) (head wire.SignedHead, ok bool) {
 	end = min(end, start+MaxRange, l.Len())
 	if end <= start {

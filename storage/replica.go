@@ -105,6 +105,9 @@ func (s *Store) Import(ctx context.Context, head wire.SignedHead, start uint64, 
 		if err := tx.Put(bHeads, entryKey(k, head.Length), head.Marshal(), nutsdb.Persistent); err != nil {
 			return err
 		}
+		if err := thinHeads(tx, k, n, head.Length); err != nil {
+			return err
+		}
 		return tx.Put(bHead, k[:], headRecord(head, n), nutsdb.Persistent)
 	})
 	if err != nil {
