@@ -139,9 +139,9 @@ func waitGoroutines(t *testing.T, limit int) int {
 
 func TestHostileFlood(t *testing.T) {
 	m := newMarket(t)
-	logs := newLogCounter("rpc handler failed", "rpc bad request", "range rejected", "equivocation")
+	logs := newLogCounter("rpc calls refused", "rejected=", "bad_request=", "range rejected", "equivocation")
 	seller := m.start("seller", WithLogger(slog.New(logs)))
-	honestLogs := newLogCounter("rpc handler failed", "rpc bad request", "range rejected", "equivocation")
+	honestLogs := newLogCounter("rpc calls refused", "range rejected", "equivocation")
 	honest, evil := m.start("honest", WithLogger(slog.New(honestLogs))), m.start("evil")
 	ctx := t.Context()
 	for _, n := range m.nodes {
@@ -204,6 +204,8 @@ func TestHostileFlood(t *testing.T) {
 		defer udp.Close()
 		dst := net.UDPAddrFromAddrPort(seller.ep.Addr())
 		dht0 := seller.dht.Stats()
+		rpc0 := seller.ep.Stats()
+		logs0 := logs.count("rpc calls refused")
 		t0 := time.Now()
 		wg.Add(1)
 		go func() {
@@ -237,11 +239,23 @@ func TestHostileFlood(t *testing.T) {
 		wg.Wait()
 		elapsed := time.Since(t0)
 		dht1 := seller.dht.Stats()
+		rpc1 := seller.ep.Stats()
+		floodLogLines := logs.count("rpc calls refused") - logs0
 		served, limited := dht1.Served-dht0.Served, dht1.Limited-dht0.Limited
 
 		t.Logf("flood: %d callers for %v: %d ok, %d overloaded, %d rejected, %d other; peak goroutines %d (before %d)",
 			floodCallers, elapsed.Round(time.Millisecond), ok.Load(), overloaded.Load(), rejected.Load(), other.Load(), peak, goroutines0)
-		t.Logf("honest bid latency p50: quiet %v, under flood %v (x%.2f)", quiet, flood, float64(flood)/float64(quiet))
+		t.Logf("honest bid latency p50: quiet %v, under flood %v (ratio %.2f)", quiet, flood, float64(flood)/float64(quiet))
+		t.Logf("seller refused: %d by the caller rate limit (%d/s, burst %d), %d overloaded, %d rejected; %d log lines",
+			rpc1.RateLimited-rpc0.RateLimited, rpc.DefaultCallerRate, rpc.DefaultCallerBurst, rpc1.Overloaded-rpc0.Overloaded,
+			rpc1.Rejected-rpc0.Rejected, floodLogLines)
+		// Refusals are logged, at most one line per caller per second (plus one when it leaves).
+		if floodLogLines == 0 {
+			t.Errorf("the seller logged none of the flood's refusals")
+		}
+		if maxLines := int(elapsed/time.Second) + 3; floodLogLines > maxLines {
+			t.Errorf("the seller logged %d refusal lines in %v, want at most %d", floodLogLines, elapsed, maxLines)
+		}
 		t.Logf("DHT flood: %d pings sent, %d served, %d dropped by the per-source limit (rate %d/s, burst %d)",
 			dhtFloodDatagrams, served, limited, dht.RequestRate, dht.RequestBurst)
 		if overloaded.Load() == 0 {
@@ -350,7 +364,7 @@ func TestHostileFlood(t *testing.T) {
 		}
 		newRange := fetchRange(t, evil, seller.Key(), seller.Key(), 0)
 		before := []string{history(mustAuction(t, seller, id)), history(mustAuction(t, seller, b2.ID.String()))}
-		handlerFailed := logs.count("rpc handler failed")
+		rejectedLogged := logs.count("rejected=")
 
 		sent, refused := 0, 0
 		send := func(from *Node, to wire.PeerKey, method string, payload []byte, wantRejected bool) {
@@ -418,13 +432,13 @@ func TestHostileFlood(t *testing.T) {
 		if !syncedWithin(honest, 3*time.Second) {
 			finding(t, "a range with a forged head leaves the receiver unsynced: Sync %+v", honest.Stats().Sync)
 		}
-		// Refused bids are answered with a reason but, today, not logged by the seller (the RPC
-		// layer logs malformed frames and handler failures, not rejections); see RELIABILITY.md.
-		if logs.count("rpc handler failed") <= handlerFailed {
-			finding(t, "the seller logged none of the %d refused replays", refused)
+		// Refused bids are answered with a reason and logged by the seller's RPC layer (one line
+		// per caller per second with the count, so the replays of one peer may share a line).
+		if logs.count("rejected=") <= rejectedLogged {
+			t.Errorf("the seller logged none of the %d refused replays", refused)
 		}
-		t.Logf("replays: %d sent, %d refused at the RPC level; seller log: %d bad requests, %d ranges rejected; honest log: %d ranges rejected; %d equivocation reports",
-			sent, refused, logs.count("rpc bad request"), logs.count("range rejected"), honestLogs.count("range rejected"),
+		t.Logf("replays: %d sent, %d refused at the RPC level; seller log: %d refusal lines, %d ranges rejected; honest log: %d ranges rejected; %d equivocation reports",
+			sent, refused, logs.count("rpc calls refused"), logs.count("range rejected"), honestLogs.count("range rejected"),
 			logs.count("equivocation")+honestLogs.count("equivocation"))
 		next = assertHonestBid(t, honest, b2.ID.String(), amt(t, "11"))
 	})

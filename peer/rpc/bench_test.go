@@ -50,7 +50,9 @@ func reportCPU(b *testing.B, since time.Duration) {
 // latency percentiles.
 func BenchmarkEchoInFlight64(b *testing.B) {
 	const inFlight = 64
-	a, srv := pair(b)
+	// The caller rate limit is off: this measures what the transport can carry, well above
+	// DefaultCallerRate.
+	a, srv := pair(b, WithCallerRate(0, 0))
 	payload := make([]byte, 100)
 	ctx := b.Context()
 	for range 500 {

@@ -173,7 +173,11 @@ func (e *Endpoint) call(ctx context.Context, deadline time.Time, pc *peerConn, m
 	_, werr := s.Write(*buf)
 	putFrame(buf)
 	if werr == nil {
-		werr = s.Close()
+		// A responder that refuses the request at once (rate limit, no handler slot) stops our
+		// sending; when its STOP_SENDING arrives between Write and Close, quic-go's Close fails
+		// with a plain error, not a *quic.StreamError. The whole request was written, so the
+		// answer is on its way: read on (the read has the call's deadline).
+		_ = s.Close()
 	}
 	if werr != nil {
 		// A responder that refuses the request stops our sending but still answers: read on.

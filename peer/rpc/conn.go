@@ -36,6 +36,7 @@ type peerConn struct {
 	remote    netip.AddrPort
 	initiator wire.PeerKey // the key of the side that dialed it
 	seq       uint64       // creation order on this endpoint
+	caller    *caller      // rate limit and refusal log, shared by the peer's connections
 
 	slots  chan struct{} // handler slots for the peer's calls
 	active atomic.Int64  // streams in use, both directions
@@ -219,6 +220,7 @@ func (e *Endpoint) addConn(qc *quic.Conn, key, initiator wire.PeerKey, remote ne
 	}
 	e.seq++
 	pc.seq = e.seq
+	pc.caller = e.acquireCaller(key)
 	e.conns[pc] = struct{}{}
 	e.wg.Add(2)
 	go e.serveBidi(pc)
@@ -302,6 +304,7 @@ func (e *Endpoint) connGone(pc *peerConn, err error) {
 		e.queueEvent(peerEvent{key: pc.key, err: err})
 	}
 	e.mu.Unlock()
+	e.releaseCaller(pc.caller)
 	e.cfg.logger.Debug("rpc connection down", "peer", pc.key.Short(), "err", err)
 }
 
@@ -318,8 +321,9 @@ func (e *Endpoint) forget(pc *peerConn) {
 	e.mu.Unlock()
 }
 
-// serveBidi accepts the peer's request streams until the connection closes. Each request gets a
-// handler slot or, when all are taken, a CodeOverloaded answer.
+// serveBidi accepts the peer's request streams until the connection closes. Each request takes a
+// token from its caller's rate limit and a handler slot; without either it is answered
+// CodeOverloaded at once, before anything of it is read.
 func (e *Endpoint) serveBidi(pc *peerConn) {
 	defer e.wg.Done()
 	for {
@@ -328,13 +332,19 @@ func (e *Endpoint) serveBidi(pc *peerConn) {
 			e.connGone(pc, connErr(err))
 			return
 		}
+		now := time.Now()
+		if !e.admit(pc.caller, now) {
+			e.refuse(s, wire.StatusOverloaded, msgRateLimited)
+			continue
+		}
 		select {
 		case pc.slots <- struct{}{}:
 			pc.active.Add(1)
 			e.wg.Add(1)
 			go e.serveStream(pc, s)
 		default:
-			e.refuse(s, wire.StatusOverloaded, "too many calls in flight")
+			e.refused(pc.caller, refusedOverload, now, "", msgTooManyCalls)
+			e.refuse(s, wire.StatusOverloaded, msgTooManyCalls)
 		}
 	}
 }
@@ -348,6 +358,12 @@ func (e *Endpoint) serveUni(pc *peerConn) {
 		if err != nil {
 			return
 		}
+		now := time.Now()
+		if !e.admit(pc.caller, now) {
+			s.CancelRead(streamRefused)
+			s.ReleaseStreamCredit()
+			continue
+		}
 		select {
 		case pc.slots <- struct{}{}:
 			pc.active.Add(1)
@@ -356,10 +372,16 @@ func (e *Endpoint) serveUni(pc *peerConn) {
 		default:
 			s.CancelRead(streamRefused)
 			s.ReleaseStreamCredit()
-			e.cfg.logger.Debug("rpc event dropped: overloaded", "peer", pc.key.Short())
+			e.refused(pc.caller, refusedOverload, now, "", "event dropped: "+msgTooManyCalls)
 		}
 	}
 }
+
+// Answers to refused calls.
+const (
+	msgRateLimited  = "request rate limit exceeded"
+	msgTooManyCalls = "too many calls in flight"
+)
 
 // connErr strips a local normal close to nil, for OnDisconnect.
 func connErr(err error) error {

@@ -59,6 +59,10 @@ type Endpoint struct {
 	conns  map[*peerConn]struct{}     // every live connection, duplicates included
 	dials  map[wire.PeerKey]*dialCall
 	addrs  map[wire.PeerKey][]netip.AddrPort
+	// callers holds the rate limit and refusal log of each peer with a live connection.
+	callers map[wire.PeerKey]*caller
+
+	stats endpointStats // refusal counters, see Stats
 
 	cbMu         sync.Mutex
 	onConnect    func(wire.PeerKey, netip.AddrPort)
@@ -124,6 +128,7 @@ func Listen(ctx context.Context, addr string, priv ed25519.PrivateKey, opts ...O
 		conns:    make(map[*peerConn]struct{}),
 		dials:    make(map[wire.PeerKey]*dialCall),
 		addrs:    make(map[wire.PeerKey][]netip.AddrPort),
+		callers:  make(map[wire.PeerKey]*caller),
 		evSignal: make(chan struct{}, 1),
 		evStop:   make(chan struct{}),
 		evDone:   make(chan struct{}),

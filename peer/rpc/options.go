@@ -36,6 +36,22 @@ const (
 	DefaultIdleTimeout = 30 * time.Second
 	// DefaultDialTimeout bounds one dial attempt (handshake included).
 	DefaultDialTimeout = 10 * time.Second
+	// DefaultCallerRate is the sustained number of calls (requests and events together) per
+	// second one peer may make to this endpoint across all its connections; calls beyond it and
+	// the burst are refused before anything of them is read (a request is answered
+	// CodeOverloaded, an event is dropped). The engine's heaviest honest flow, a seller taking
+	// about 3,000 bids/s from 4 bidder peers while pushing every new entry to each of them, makes
+	// under 1,000 calls/s per peer pair, and the RPC echo benchmark makes tens of thousands; 5,000
+	// calls/s leaves an honest peer five times its heaviest need and still caps what a flooding
+	// peer can make a responder do (see DefaultMaxStreamsPerPeer for the concurrent part).
+	DefaultCallerRate = 5000
+	// DefaultCallerBurst is the number of calls one peer may make at once above DefaultCallerRate
+	// (the depth of its token bucket): a catch-up or a reconnect that fires hundreds of fetches
+	// and heads exchanges at once passes.
+	DefaultCallerBurst = 1000
+	// refusalLogInterval is the least time between two "rpc calls refused" log records for one
+	// peer; the refusals in between are counted in the next record.
+	refusalLogInterval = time.Second
 	// MaxAddrsPerPeer is the number of addresses the address book keeps per peer (most recent
 	// first).
 	MaxAddrsPerPeer = 8
@@ -60,6 +76,8 @@ type config struct {
 	maxStreams     int
 	maxMessage     int
 	maxPeerBytes   int
+	callerRate     float64
+	callerBurst    int
 	keepAlive      time.Duration
 	idleTimeout    time.Duration
 	dialTimeout    time.Duration
@@ -74,6 +92,8 @@ func defaultConfig() config {
 		maxStreams:     DefaultMaxStreamsPerPeer,
 		maxMessage:     DefaultMaxMessageSize,
 		maxPeerBytes:   DefaultMaxPeerBytes,
+		callerRate:     DefaultCallerRate,
+		callerBurst:    DefaultCallerBurst,
 		keepAlive:      DefaultKeepAlive,
 		idleTimeout:    DefaultIdleTimeout,
 		dialTimeout:    DefaultDialTimeout,
@@ -90,6 +110,10 @@ func (c *config) validate() error {
 		return fmt.Errorf("rpc: max message size %d not in 0..%d", c.maxMessage, MaxMessageSize)
 	case c.maxPeerBytes < wire.RPCRequestBodyMax(c.maxMessage):
 		return fmt.Errorf("rpc: max peer bytes %d below one maximal request", c.maxPeerBytes)
+	case c.callerRate < 0 || c.callerRate != c.callerRate:
+		return fmt.Errorf("rpc: caller rate %v must be zero (no limit) or positive", c.callerRate)
+	case c.callerRate > 0 && c.callerBurst < 1:
+		return fmt.Errorf("rpc: caller burst %d must be at least 1", c.callerBurst)
 	case c.keepAlive <= 0 || c.keepAlive > MaxKeepAlive:
 		return fmt.Errorf("rpc: keep-alive %v not in (0, %v]", c.keepAlive, MaxKeepAlive)
 	case c.idleTimeout <= c.keepAlive:
@@ -128,6 +152,15 @@ func WithMaxMessageSize(n int) Option { return func(c *config) { c.maxMessage = 
 // WithMaxPeerBytes sets the most request bytes buffered for one peer at once (default
 // DefaultMaxPeerBytes; at least one maximal request).
 func WithMaxPeerBytes(n int) Option { return func(c *config) { c.maxPeerBytes = n } }
+
+// WithCallerRate sets the rate limit of each calling peer: perSecond calls (requests and events
+// together, across the peer's connections) sustained, and burst calls at once (defaults
+// DefaultCallerRate and DefaultCallerBurst). A perSecond of 0 turns the limit off; otherwise burst
+// must be at least 1. Calls over the limit are refused before they are read: a request is answered
+// CodeOverloaded, an event is dropped, and both are counted in Stats and logged.
+func WithCallerRate(perSecond float64, burst int) Option {
+	return func(c *config) { c.callerRate, c.callerBurst = perSecond, burst }
+}
 
 // WithKeepAlive sets the keep-alive period (default DefaultKeepAlive, at most MaxKeepAlive, and
 // below the idle timeout).

@@ -565,9 +565,9 @@ func TestCloseFailsCallsAndLeaksNothing(t *testing.T) {
 	waitFor(t, 5*time.Second, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= base })
 }
 
-func newEndpointNoCleanup(t *testing.T) *Endpoint {
+func newEndpointNoCleanup(t *testing.T, opts ...Option) *Endpoint {
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	e, err := Listen(context.Background(), "127.0.0.1:0", priv)
+	e, err := Listen(context.Background(), "127.0.0.1:0", priv, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -583,6 +583,8 @@ func TestOptionsValidated(t *testing.T) {
 		WithIdleTimeout(time.Second),
 		WithMaxStreamsPerPeer(0),
 		WithMaxMessageSize(MaxMessageSize + 1),
+		WithCallerRate(-1, 10),
+		WithCallerRate(100, 0),
 	} {
 		if e, err := Listen(t.Context(), "127.0.0.1:0", priv, o); err == nil {
 			e.Close()

@@ -135,7 +135,9 @@ func (e *Endpoint) serveStream(pc *peerConn, s *quic.Stream) {
 			s.CancelWrite(streamCancelled)
 			return
 		}
-		e.cfg.logger.Debug("rpc bad request", "peer", pc.key.Short(), "reason", fail.msg)
+		if kind, ok := statusRefusal(fail.status); ok {
+			e.refused(pc.caller, kind, time.Now(), "", fail.msg)
+		}
 		e.writeResponse(pc, s, fail.status, []byte(wire.TruncateRPCError(fail.msg)), time.Now().Add(e.cfg.requestTimeout))
 		return
 	}
@@ -145,6 +147,7 @@ func (e *Endpoint) serveStream(pc *peerConn, s *quic.Stream) {
 	e.hmu.RUnlock()
 	if h == nil {
 		freeSlot()
+		e.refused(pc.caller, refusedBad, time.Now(), method, "unknown method")
 		e.writeResponse(pc, s, wire.StatusUnknownMethod, []byte(method), deadline)
 		return
 	}
@@ -152,6 +155,9 @@ func (e *Endpoint) serveStream(pc *peerConn, s *quic.Stream) {
 	status, body := e.runHandler(hctx, h, &Request{Caller: pc.key, Remote: pc.remote, Method: method, Payload: payload})
 	hctx.release()
 	freeSlot()
+	if kind, ok := statusRefusal(status); ok {
+		e.refused(pc.caller, kind, time.Now(), method, string(body))
+	}
 	e.writeResponse(pc, s, status, body, time.Now().Add(e.cfg.requestTimeout))
 }
 
@@ -167,7 +173,9 @@ func (e *Endpoint) serveEvent(pc *peerConn, s *quic.ReceiveStream) {
 	_ = s.SetReadDeadline(deadline)
 	method, payload, release, fail := e.readRequest(pc, s)
 	if fail != nil {
-		e.cfg.logger.Debug("rpc bad event", "peer", pc.key.Short(), "reason", fail.msg)
+		if kind, ok := statusRefusal(fail.status); ok {
+			e.refused(pc.caller, kind, time.Now(), "", "event: "+fail.msg)
+		}
 		return
 	}
 	defer release()
@@ -175,13 +183,15 @@ func (e *Endpoint) serveEvent(pc *peerConn, s *quic.ReceiveStream) {
 	h := e.handlers[method]
 	e.hmu.RUnlock()
 	if h == nil {
-		e.cfg.logger.Debug("rpc event for unknown method", "peer", pc.key.Short(), "method", method)
+		e.refused(pc.caller, refusedBad, time.Now(), method, "event for an unknown method")
 		return
 	}
 	hctx := &handlerCtx{parent: pc.qc.Context(), deadline: deadline}
 	status, body := e.runHandler(hctx, h, &Request{Caller: pc.key, Remote: pc.remote, Method: method, Payload: payload})
 	hctx.release()
-	if status != wire.StatusOK {
+	if kind, ok := statusRefusal(status); ok {
+		e.refused(pc.caller, kind, time.Now(), method, "event: "+string(body))
+	} else if status != wire.StatusOK {
 		e.cfg.logger.Debug("rpc event handler failed", "peer", pc.key.Short(), "method", method, "status", status, "msg", string(body))
 	}
 }

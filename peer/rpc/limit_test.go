@@ -1,0 +1,297 @@
+package rpc
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+)
+
+func TestTokenBucket(t *testing.T) {
+	tests := []struct {
+		name  string
+		rate  float64
+		burst int
+		steps []struct {
+			after time.Duration // time passed before this step
+			calls int           // calls made at once
+			want  int           // calls admitted
+		}
+	}{
+		{"burst then refill", 100, 10, []struct {
+			after time.Duration
+			calls int
+			want  int
+		}{{0, 15, 10}, {10 * time.Millisecond, 3, 1}, {25 * time.Millisecond, 5, 2}, {time.Hour, 50, 10}}},
+		{"burst of one", 2, 1, []struct {
+			after time.Duration
+			calls int
+			want  int
+		}{{0, 3, 1}, {250 * time.Millisecond, 1, 0}, {250 * time.Millisecond, 2, 1}}},
+		{"no limit", 0, 0, []struct {
+			after time.Duration
+			calls int
+			want  int
+		}{{0, 1000, 1000}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				var b tokenBucket
+				for i, st := range tt.steps {
+					time.Sleep(st.after) // fake time: the bubble's clock jumps
+					got := 0
+					for range st.calls {
+						if b.allow(time.Now(), tt.rate, tt.burst) {
+							got++
+						}
+					}
+					if got != st.want {
+						t.Fatalf("step %d: %d of %d admitted, want %d", i, got, st.calls, st.want)
+					}
+				}
+			})
+		})
+	}
+}
+
+// TestTokenBucketClockBackwards checks that a clock going backwards adds no tokens.
+func TestTokenBucketClockBackwards(t *testing.T) {
+	var b tokenBucket
+	now := time.Unix(1000, 0)
+	if !b.allow(now, 1, 1) {
+		t.Fatal("first call refused")
+	}
+	if b.allow(now.Add(-time.Hour), 1, 1) {
+		t.Fatal("a clock going back refilled the bucket")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a slog handler.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+// lines returns the logged lines that contain every one of substrs.
+func (s *syncBuffer) lines(substrs ...string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for l := range strings.Lines(s.b.String()) {
+		if !slices.ContainsFunc(substrs, func(sub string) bool { return !strings.Contains(l, sub) }) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// TestCallerRateLimit floods one endpoint from one peer beyond its rate limit while a second
+// peer calls it: the flood is answered CodeOverloaded beyond the burst, every honest call
+// succeeds, the refusals are counted and logged in a bounded number of lines, and nothing leaks
+// (goroutines, QUIC stream credit, handler slots).
+func TestCallerRateLimit(t *testing.T) {
+	const (
+		rate, burst = 200, 50
+		maxStreams  = 4 // QUIC credit: streamCredit*4+overloadSlack = 32 streams
+		flooders    = 24
+		floodCalls  = 3000
+		honestCalls = 40
+	)
+	base := runtime.NumGoroutine()
+	var logBuf syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv := newEndpointNoCleanup(t, WithCallerRate(rate, burst), WithMaxStreamsPerPeer(maxStreams), WithLogger(logger))
+	srv.Respond("echo", func(_ context.Context, r *Request) ([]byte, error) { return r.Payload, nil })
+	srv.Respond("deny", func(context.Context, *Request) ([]byte, error) { return nil, Reject("no") })
+	flood, honest := newEndpointNoCleanup(t), newEndpointNoCleanup(t)
+	for _, c := range []*Endpoint{flood, honest} {
+		c.AddAddr(srv.Key(), srv.Addr())
+	}
+	closeAll := sync.OnceFunc(func() {
+		for _, e := range []*Endpoint{flood, honest, srv} {
+			if err := e.Close(); err != nil {
+				t.Errorf("close: %v", err)
+			}
+		}
+	})
+	t.Cleanup(closeAll)
+
+	ctx := t.Context()
+	start := time.Now()
+	var ok, overloaded atomic.Int64
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range flooders {
+		wg.Go(func() {
+			for next.Add(1) <= floodCalls {
+				_, err := flood.Request(ctx, srv.Key(), "echo", []byte("x"))
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case errors.Is(err, &Error{Code: CodeOverloaded, Message: msgRateLimited}):
+					overloaded.Add(1)
+				case errors.Is(err, ErrOverloaded):
+					overloaded.Add(1) // a handler slot was busy: also a refusal
+				default:
+					t.Errorf("flood call: %v (%#v)", err, errors.Unwrap(err))
+					return
+				}
+			}
+		})
+	}
+	var honestErrs atomic.Int64
+	wg.Go(func() {
+		for range honestCalls {
+			if _, err := honest.Request(ctx, srv.Key(), "echo", []byte("h")); err != nil {
+				honestErrs.Add(1)
+				t.Errorf("honest call during the flood: %v", err)
+			}
+		}
+	})
+	wg.Wait()
+	elapsed := time.Since(start)
+	if honestErrs.Load() != 0 {
+		t.Fatalf("%d honest calls failed", honestErrs.Load())
+	}
+	maxOK := int64(burst + rate*elapsed.Seconds() + 1)
+	t.Logf("flood of %d calls in %v: %d ok (limit %d), %d overloaded", floodCalls, elapsed, ok.Load(), maxOK, overloaded.Load())
+	if ok.Load() > maxOK {
+		t.Errorf("%d flood calls answered in %v, the limit allows %d", ok.Load(), elapsed, maxOK)
+	}
+	// Calls refused for want of a handler slot took a token too, so fewer than the burst may
+	// have been answered; but every call beyond the rate must have been refused by the limit.
+	if ok.Load() == 0 {
+		t.Error("no flood call answered")
+	}
+	st := srv.Stats()
+	if minLimited := uint64(floodCalls) - uint64(maxOK); st.RateLimited < minLimited {
+		t.Errorf("%d calls refused by the rate limit, want at least %d", st.RateLimited, minLimited)
+	}
+	if st.RateLimited+st.Overloaded != uint64(overloaded.Load()) {
+		t.Errorf("stats %+v, the flooder saw %d refusals", st, overloaded.Load())
+	}
+	// A rejection by a handler is counted and logged too.
+	if _, err := honest.Request(ctx, srv.Key(), "deny", nil); !errors.Is(err, ErrRejected) {
+		t.Fatalf("deny: %v", err)
+	}
+	if got := srv.Stats().Rejected; got != 1 {
+		t.Errorf("Rejected = %d, want 1", got)
+	}
+
+	// Nothing leaks: every handler slot and stream is back, and once the bucket refilled the
+	// flooder can make a full burst of calls again (leaked stream credit would block it).
+	waitFor(t, 5*time.Second, "the flooder's streams to end", func() bool {
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		for pc := range srv.conns {
+			if pc.active.Load() != 0 || len(pc.slots) != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	// Wait for the bucket: real time, since the endpoint runs outside a synctest bubble.
+	refill := time.NewTimer(time.Duration(float64(time.Second) * burst / rate))
+	select {
+	case <-refill.C:
+	case <-ctx.Done():
+		t.Fatal(ctx.Err())
+	}
+	for i := range burst {
+		if _, err := flood.Request(ctx, srv.Key(), "echo", nil); err != nil {
+			t.Fatalf("call %d after the flood: %v", i, err)
+		}
+	}
+
+	closeAll()
+	elapsed = time.Since(start)
+	waitFor(t, 5*time.Second, "goroutines back to baseline", func() bool { return runtime.NumGoroutine() <= base })
+
+	// The log: the refusals of the flooder in at most one line per second (plus the line written
+	// when its connection closed), with their count; the honest peer's rejection logged too.
+	floodLines := logBuf.lines(`msg="rpc calls refused"`, "peer="+flood.Key().Short())
+	maxLines := int(elapsed/refusalLogInterval) + 2
+	if len(floodLines) == 0 || len(floodLines) > maxLines {
+		t.Fatalf("%d log lines for the flooder in %v, want 1 to %d:\n%s", len(floodLines), elapsed, maxLines, strings.Join(floodLines, ""))
+	}
+	if !strings.Contains(floodLines[0], "rpc calls refused") || !strings.Contains(floodLines[0], "level=WARN") {
+		t.Errorf("first refusal line: %s", floodLines[0])
+	}
+	logged := 0
+	for _, l := range floodLines {
+		for f := range strings.FieldsSeq(l) {
+			var n int
+			if v, ok := strings.CutPrefix(f, "rate_limited="); ok {
+				_, _ = fmtSscan(v, &n)
+				logged += n
+			}
+			if v, ok := strings.CutPrefix(f, "overloaded="); ok {
+				_, _ = fmtSscan(v, &n)
+				logged += n
+			}
+		}
+	}
+	if logged != int(overloaded.Load()) {
+		t.Errorf("log lines count %d refusals, the flooder saw %d:\n%s", logged, overloaded.Load(), strings.Join(floodLines, ""))
+	}
+	honestLines := logBuf.lines(`msg="rpc calls refused"`, "peer="+honest.Key().Short())
+	if len(honestLines) != 1 || !strings.Contains(honestLines[0], "rejected=1") || !strings.Contains(honestLines[0], "last_method=deny") {
+		t.Errorf("honest peer's log lines: %q", honestLines)
+	}
+}
+
+// TestCallerRateLimitSharedAcrossConnections checks that the bucket belongs to the peer key, not
+// to one connection: a peer that reconnects while another connection of it is up (a duplicate)
+// does not get a fresh burst.
+func TestCallerRateLimitSharedAcrossConnections(t *testing.T) {
+	srv := newEndpoint(t, WithCallerRate(1, 3))
+	a := newEndpoint(t)
+	a.AddAddr(srv.Key(), srv.Addr())
+	srv.mu.Lock()
+	srv.mu.Unlock()
+	if _, err := a.Request(t.Context(), srv.Key(), "x", nil); !errors.Is(err, ErrUnknownMethod) {
+		t.Fatalf("first call: %v", err)
+	}
+	srv.mu.Lock()
+	c := srv.callers[a.Key()]
+	srv.mu.Unlock()
+	if c == nil {
+		t.Fatal("no caller state for a connected peer")
+	}
+	// A second connection of the same key shares it.
+	srv.mu.Lock()
+	c2 := srv.acquireCaller(a.Key())
+	srv.mu.Unlock()
+	if c2 != c {
+		t.Fatal("a second connection of one peer got its own bucket")
+	}
+	srv.releaseCaller(c2)
+}
+
+// fmtSscan parses a decimal count from a log field.
+func fmtSscan(s string, n *int) (int, error) {
+	v := 0
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return 0, errors.New("not a number")
+		}
+		v = v*10 + int(r-'0')
+	}
+	*n = v
+	return 1, nil
+}
