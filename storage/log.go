@@ -123,10 +123,11 @@ func appendLeaves(r *compact.Range, entries [][]byte) ([][][]byte, error) {
 // apart, at most MaxRange), so HeadFor still finds a head for every start below the length,
 // serving at least MaxRange-2*headSpacing entries from the thinned part of a log.
 const (
-	// headWindow is how many entries behind a log's length heads are all kept.
-	headWindow = 1024
+	// headWindow is how many entries behind a log's length heads are all kept. A fetcher
+	// asks for a range ending at the newest head it knows, which is nearly always recent.
+	headWindow = 256
 	// headSpacing is the span, in entries, of which one head is kept behind headWindow.
-	headSpacing = 512
+	headSpacing = 128
 )
 
 // thinnedSpans returns how many spans of headSpacing entries lie wholly more than headWindow
@@ -258,9 +259,10 @@ func (l *Log) RootAt(n uint64) (wire.Hash, error) {
 
 // HeadFor returns the stored signed head with the greatest length in (start, min(end,
 // start+MaxRange)]: Range(start, head.Length) together with that head is a range Import
-// accepts. ok is false when no such head is stored. Every head within 1,024 entries of the
-// log's length is stored; further back only about one per 512 entries is kept, which still
-// leaves a head in (start, start+MaxRange] for every start below the length.
+// accepts. ok is false when no such head is stored. Every head within 256 entries of the
+// log's length is stored; further back only about one per 128 entries is kept, which still
+// leaves a head in (start, start+MaxRange] for every start below the length (so end =
+// start+MaxRange always finds one, and serves at least MaxRange-256 entries or to the end).
 func (l *Log) HeadFor(start, end uint64) (head wire.SignedHead, ok bool) {
 	end = min(end, start+MaxRange, l.Len())
 	if end <= start {
