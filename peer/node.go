@@ -64,15 +64,21 @@ type Node struct {
 	applied  map[wire.PeerKey]uint64 // entries of each log applied to the book
 	known    map[wire.PeerKey]uint64 // longest signed head seen per log
 	peers    map[wire.PeerKey]*peerState
-	fetching map[wire.PeerKey]bool // logs with a fetch running
-	busy     map[busyKey]bool      // per-peer exchanges and reconciles running
-	bidSlots map[wire.PeerKey]int  // bids in flight at the sequencer, per bidder
+	fetching map[wire.PeerKey]bool       // logs with a fetch running
+	busy     map[busyKey]bool            // per-peer exchanges and reconciles running
+	bidSlots map[wire.PeerKey]int        // bids in flight at the sequencer, per bidder
+	ownBids  map[wire.SignedBid]struct{} // bids this node signed and has not seen in a log yet
 
 	seq      chan *seqReq
-	deadline chan struct{} // pokes the auto-closer when own deadlines change
+	verifyq  chan verifyReq // bids waiting for the seller's batched signature check
+	deadline chan struct{}  // pokes the auto-closer when own deadlines change
 	events   *bus
 
-	pushesSent atomic.Uint64 // push messages sent, one per peer per committed batch
+	pushMu        sync.Mutex // guards recent, recentEntries, pushers
+	recent        []ownBatch // recent own batches, in order, at most pushWindow entries
+	recentEntries int
+	pushers       map[wire.PeerKey]*pusher
+	pushesSent    atomic.Uint64 // push messages sent (one per peer per coalesced range)
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -114,7 +120,10 @@ func New(ctx context.Context, opts ...Option) (*Node, error) {
 		fetching: make(map[wire.PeerKey]bool),
 		busy:     make(map[busyKey]bool),
 		bidSlots: make(map[wire.PeerKey]int),
+		pushers:  make(map[wire.PeerKey]*pusher),
+		ownBids:  make(map[wire.SignedBid]struct{}),
 		seq:      make(chan *seqReq, MaxBatch),
+		verifyq:  make(chan verifyReq, MaxBatch),
 		deadline: make(chan struct{}, 1),
 		events:   newBus(),
 		topic:    dht.TopicOf(cfg.market),
@@ -154,7 +163,8 @@ func (n *Node) start(ctx context.Context, boots []string) error {
 	ep.Respond(methodHeads, n.handleHeads)
 	ep.Respond(methodFetch, n.handleFetch)
 
-	n.wg.Add(2)
+	n.wg.Add(3)
+	go n.runVerifier()
 	go n.runSequencer()
 	go n.runAutoClose()
 
@@ -337,6 +347,9 @@ func (n *Node) applyNew(k wire.PeerKey) {
 				verified[i] = true
 			}
 		} else {
+			// Bids this node signed itself need no check: an entry that holds exactly such a bid
+			// holds a valid signature.
+			bids, at = n.takeOwnBids(bids, at, verified)
 			for j, ok := range verifyParallel(bids) {
 				verified[at[j]] = ok
 			}
@@ -358,6 +371,42 @@ func (n *Node) applyNew(k wire.PeerKey) {
 		}
 		n.mu.Unlock()
 	}
+}
+
+// maxOwnBids bounds the bids this node remembers having signed (see rememberOwnBid).
+const maxOwnBids = 4096
+
+// rememberOwnBid records a bid this node signed, so that its entry in the seller's log is not
+// verified again when it arrives. Rejected bids never arrive: when the set is full it is emptied
+// (such bids are then verified like any other).
+func (n *Node) rememberOwnBid(sb wire.SignedBid) {
+	n.mu.Lock()
+	if len(n.ownBids) >= maxOwnBids {
+		clear(n.ownBids)
+	}
+	n.ownBids[sb] = struct{}{}
+	n.mu.Unlock()
+}
+
+// takeOwnBids marks as verified the bids (at their indexes at) that this node signed itself,
+// forgets them, and returns the others to check.
+func (n *Node) takeOwnBids(bids []wire.SignedBid, at []int, verified []bool) ([]wire.SignedBid, []int) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if len(n.ownBids) == 0 {
+		return bids, at
+	}
+	keep := 0
+	for j, b := range bids {
+		if _, ok := n.ownBids[b]; ok {
+			delete(n.ownBids, b)
+			verified[at[j]] = true
+			continue
+		}
+		bids[keep], at[keep] = b, at[j]
+		keep++
+	}
+	return bids[:keep], at[:keep]
 }
 
 // verifyParallel checks bid signatures in batches spread over the available cores.

@@ -12,8 +12,8 @@ import (
 	"github.com/auction-tui/auction-tui/wire"
 )
 
-// Replication. Push: every batch this node commits to its own log goes at once, as one Range, to
-// every connected market peer (one copy per peer). Pull: on connect and every anti-entropy period,
+// Replication. Push: every batch this node commits to its own log goes at once to every
+// connected market peer (one copy per peer; see push.go). Pull: on connect and every anti-entropy period,
 // peers exchange their signed heads and fetch the ranges they miss, with the signed head that
 // proves them. Every range is verified by the store (signature, Merkle root) before it is kept.
 
@@ -27,34 +27,6 @@ const (
 
 // fetchAhead is the number of fetched ranges that may wait to be verified and stored.
 const fetchAhead = 2
-
-// pushTimeout bounds one push to one peer.
-const pushTimeout = 5 * time.Second
-
-// push sends r to every connected market peer, without waiting.
-func (n *Node) push(r wire.Range) {
-	payload := r.Marshal()
-	n.mu.Lock()
-	targets := make([]wire.PeerKey, 0, len(n.peers))
-	for k, p := range n.peers {
-		if p.connected && k != r.Head.Key {
-			targets = append(targets, k)
-		}
-	}
-	n.mu.Unlock()
-	n.pushesSent.Add(uint64(len(targets)))
-	for _, k := range targets {
-		n.wg.Add(1)
-		go func() {
-			defer n.wg.Done()
-			ctx, cancel := context.WithTimeout(n.ctx, pushTimeout)
-			defer cancel()
-			if err := n.ep.Event(ctx, k, methodPush, payload); err != nil {
-				n.log.Debug("push", "peer", k.Short(), "err", err)
-			}
-		}()
-	}
-}
 
 func (n *Node) handlePush(ctx context.Context, req *rpc.Request) ([]byte, error) {
 	r, err := wire.UnmarshalRange(req.Payload)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/auction-tui/auction-tui/peer/auction"
 	"github.com/auction-tui/auction-tui/peer/rpc"
+	"github.com/auction-tui/auction-tui/storage"
 	"github.com/auction-tui/auction-tui/wire"
 )
 
@@ -283,6 +284,7 @@ func (n *Node) Bid(ctx context.Context, id string, amount wire.Amount) (auction.
 		return auction.Bid{}, &RejectedError{Reason: "the auction is closed", Err: auction.ErrAuctionClosed}
 	}
 	sb := wire.SignBid(n.priv, wire.Bid{Auction: a.ID, Amount: amount, Bidder: n.key, Time: n.now().UnixMilli()})
+	n.rememberOwnBid(sb)
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.bidTimeout)
 	defer cancel()
 	reply, err := n.ep.Request(ctx, a.Seller, methodBid, sb.Marshal())
@@ -303,14 +305,19 @@ func (n *Node) Bid(ctx context.Context, id string, amount wire.Amount) (auction.
 	if err != nil {
 		return auction.Bid{}, fmt.Errorf("seller's reply: %w", err)
 	}
-	if rc.Head.Key != a.Seller || rc.Head.Verify() != nil {
-		return auction.Bid{}, fmt.Errorf("seller's receipt is not signed by the seller")
+	if rc.Head.Key != a.Seller {
+		return auction.Bid{}, fmt.Errorf("seller's receipt is for another log than the seller's")
 	}
 	// The entry itself arrives by push (or fetch) and is verified then; the receipt's signed head
-	// tells the sync logic that it exists.
-	if need, err := n.store.ObserveHead(rc.Head); err != nil {
+	// (whose signature ObserveHead checks) tells the sync logic that it exists.
+	need, err := n.store.ObserveHead(rc.Head)
+	var ve *storage.VerifyError
+	switch {
+	case errors.As(err, &ve):
+		return auction.Bid{}, fmt.Errorf("seller's receipt is not signed by the seller: %w", err)
+	case err != nil:
 		n.importFailed(a.Seller, a.Seller, err)
-	} else if need {
+	case need:
 		n.noteHead(rc.Head)
 	}
 	n.mu.Lock()
@@ -326,9 +333,6 @@ func (n *Node) handleBid(ctx context.Context, req *rpc.Request) ([]byte, error) 
 	if err != nil {
 		return nil, rpc.Reject("malformed bid: " + err.Error())
 	}
-	if err := sb.Verify(); err != nil {
-		return nil, rpc.Reject("the bid's signature does not verify")
-	}
 	if sb.Bidder != req.Caller {
 		return nil, rpc.Reject("the bid is signed by another key than the caller's")
 	}
@@ -337,6 +341,13 @@ func (n *Node) handleBid(ctx context.Context, req *rpc.Request) ([]byte, error) 
 		return nil, rpc.Overloaded(fmt.Sprintf("more than %d of your bids are in flight at this seller", MaxBidsInFlightPerPeer))
 	}
 	defer n.releaseBidSlot(req.Caller)
+	ok, err := n.verifyBid(ctx, sb)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, rpc.Reject("the bid's signature does not verify")
+	}
 	res, err := n.submit(ctx, &seqReq{kind: seqBid, bid: sb})
 	if err != nil {
 		var re *RejectedError
@@ -346,6 +357,64 @@ func (n *Node) handleBid(ctx context.Context, req *rpc.Request) ([]byte, error) 
 		return nil, err
 	}
 	return wire.BidReceipt{Head: res.head, Index: res.index}.Marshal(), nil
+}
+
+// verifyReq is one bid signature waiting for the seller's verifier.
+type verifyReq struct {
+	bid  wire.SignedBid
+	done chan bool // buffered, capacity 1
+}
+
+// verifyBid checks sb's signature in the seller's verifier, batched with the other bids that
+// arrive meanwhile (a batch check costs about half as much per signature as one by one).
+func (n *Node) verifyBid(ctx context.Context, sb wire.SignedBid) (bool, error) {
+	r := verifyReq{bid: sb, done: make(chan bool, 1)}
+	select {
+	case n.verifyq <- r:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	case <-n.ctx.Done():
+		return false, ErrClosed
+	}
+	select {
+	case ok := <-r.done:
+		return ok, nil
+	case <-n.ctx.Done():
+		return false, ErrClosed
+	}
+}
+
+// runVerifier checks the signatures of incoming bids in batches: it takes every bid waiting
+// (at most MaxBatch) and verifies them together while the sequencer commits the previous batch.
+func (n *Node) runVerifier() {
+	defer n.wg.Done()
+	reqs := make([]verifyReq, 0, MaxBatch)
+	bids := make([]wire.SignedBid, 0, MaxBatch)
+	for {
+		select {
+		case r := <-n.verifyq:
+			reqs = append(reqs[:0], r)
+		case <-n.ctx.Done():
+			return
+		}
+	drain:
+		for len(reqs) < MaxBatch {
+			select {
+			case r := <-n.verifyq:
+				reqs = append(reqs, r)
+			default:
+				break drain
+			}
+		}
+		bids = bids[:0]
+		for _, r := range reqs {
+			bids = append(bids, r.bid)
+		}
+		for i, ok := range verifyParallel(bids) {
+			reqs[i].done <- ok
+		}
+		clear(reqs)
+	}
 }
 
 // runAutoClose closes this node's timed auctions at their deadlines.

@@ -64,6 +64,7 @@ func (n *Node) onConnect(k wire.PeerKey, addr netip.AddrPort) {
 		return
 	}
 	n.emit(Event{Kind: EventPeerConnected, Peer: info})
+	n.startPusher(k)
 	n.startExchange(k)
 }
 
@@ -77,6 +78,7 @@ func (n *Node) onDisconnect(k wire.PeerKey, err error) {
 	p.connected = false
 	info := n.peerInfoLocked(k, p)
 	n.mu.Unlock()
+	n.stopPusher(k)
 	select {
 	case p.wake <- struct{}{}:
 	default:
