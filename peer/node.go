@@ -59,15 +59,17 @@ type Node struct {
 	boot  *dht.Node // the default bootstrap, when this node serves it
 	topic dht.Topic
 
-	mu       sync.Mutex // guards book, applied, known, peers
-	book     *auction.Book
-	applied  map[wire.PeerKey]uint64 // entries of each log applied to the book
-	known    map[wire.PeerKey]uint64 // longest signed head seen per log
-	peers    map[wire.PeerKey]*peerState
-	fetching map[wire.PeerKey]bool       // logs with a fetch running
-	busy     map[busyKey]bool            // per-peer exchanges and reconciles running
-	bidSlots map[wire.PeerKey]int        // bids in flight at the sequencer, per bidder
-	ownBids  map[wire.SignedBid]struct{} // bids this node signed and has not seen in a log yet
+	mu        sync.Mutex // guards book, applied, known, peers
+	book      *auction.Book
+	applied   map[wire.PeerKey]uint64 // entries of each log applied to the book
+	known     map[wire.PeerKey]uint64 // longest signed head seen per log
+	peers     map[wire.PeerKey]*peerState
+	connected int                          // peers with connected set
+	fetching  map[wire.PeerKey]bool        // logs with a fetch running
+	busy      map[busyKey]bool             // per-peer exchanges and reconciles running
+	bidSlots  map[wire.PeerKey]int         // bids in flight at the sequencer, per bidder
+	ownBids   map[wire.SignedBid]struct{}  // bids this node signed and has not seen in a log yet
+	seenHds   map[wire.SignedHead]struct{} // receipt heads already verified and observed
 
 	seq      chan *seqReq
 	verifyq  chan verifyReq // bids waiting for the seller's batched signature check
@@ -122,6 +124,7 @@ func New(ctx context.Context, opts ...Option) (*Node, error) {
 		bidSlots: make(map[wire.PeerKey]int),
 		pushers:  make(map[wire.PeerKey]*pusher),
 		ownBids:  make(map[wire.SignedBid]struct{}),
+		seenHds:  make(map[wire.SignedHead]struct{}),
 		seq:      make(chan *seqReq, MaxBatch),
 		verifyq:  make(chan verifyReq, MaxBatch),
 		deadline: make(chan struct{}, 1),
@@ -407,6 +410,27 @@ func (n *Node) takeOwnBids(bids []wire.SignedBid, at []int, verified []bool) ([]
 		keep++
 	}
 	return bids[:keep], at[:keep]
+}
+
+// maxSeenHeads bounds the receipt heads remembered by headSeen.
+const maxSeenHeads = 1024
+
+// headSeen reports whether h, exactly, was verified and observed already: the receipts of bids
+// committed in one batch carry the same signed head, checked once.
+func (n *Node) headSeen(h wire.SignedHead) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	_, ok := n.seenHds[h]
+	return ok
+}
+
+func (n *Node) markHeadSeen(h wire.SignedHead) {
+	n.mu.Lock()
+	if len(n.seenHds) >= maxSeenHeads {
+		clear(n.seenHds)
+	}
+	n.seenHds[h] = struct{}{}
+	n.mu.Unlock()
 }
 
 // verifyParallel checks bid signatures in batches spread over the available cores.

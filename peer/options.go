@@ -17,8 +17,17 @@ const (
 	DefaultBidTimeout = 5 * time.Second
 	// DefaultAntiEntropy is the period of the heads exchange with every connected peer.
 	DefaultAntiEntropy = 2 * time.Second
-	// MaxPeers bounds the market peers this node keeps connections to.
-	MaxPeers = 64
+	// DefaultMaxPeers is the default bound on the market peers this node keeps connections to
+	// (see WithMaxPeers): a market of up to this many peers is a full mesh, in which every entry
+	// reaches every peer in one push.
+	DefaultMaxPeers = 128
+	// MaxMaxPeers is the largest value WithMaxPeers accepts.
+	MaxMaxPeers = 1024
+	// AntiEntropyFanout is the number of peers a node exchanges heads with per anti-entropy
+	// period, on average. With more peers connected, the period of each peer's exchange grows in
+	// proportion, so the exchanges a node makes per period stay about this many whatever the
+	// market's size (pushes carry new entries at once; the exchanges only repair).
+	AntiEntropyFanout = 16
 	// MaxBatch bounds the entries the sequencer commits in one durable append.
 	MaxBatch = 1024
 	// MaxBidsInFlightPerPeer bounds the bids one bidder may have waiting at this seller's
@@ -40,6 +49,7 @@ type config struct {
 	bidTimeout  time.Duration
 	lookupEvery time.Duration
 	serveBoot   bool
+	maxPeers    int
 	wrapConn    func(net.PacketConn) net.PacketConn
 }
 
@@ -53,6 +63,7 @@ func defaults() config {
 		bidTimeout:  DefaultBidTimeout,
 		lookupEvery: 10 * time.Second,
 		serveBoot:   true,
+		maxPeers:    DefaultMaxPeers,
 	}
 }
 
@@ -83,6 +94,12 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 
 // WithClock sets the clock used for entry times and deadlines. Default time.Now.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithMaxPeers bounds the market peers this node keeps connections to, from 1 to MaxMaxPeers.
+// Default DefaultMaxPeers.
+func WithMaxPeers(n int) Option {
+	return func(c *config) { c.maxPeers = max(1, min(n, MaxMaxPeers)) }
+}
 
 // WithAntiEntropy sets the period of the heads exchange with connected peers. Default
 // DefaultAntiEntropy.

@@ -18,7 +18,7 @@ import (
 
 // The swarm: a market is a DHT topic. The node announces itself under it and under its own key,
 // looks the market up again periodically with jitter, connects to the peers it finds (at most
-// MaxPeers), keeps one connection per peer and redials with exponential backoff and jitter.
+// WithMaxPeers), keeps one connection per peer and redials with exponential backoff and jitter.
 
 // Backoff bounds of the redial loop.
 const (
@@ -48,7 +48,7 @@ func (n *Node) ensurePeerLocked(k wire.PeerKey) *peerState {
 
 func (n *Node) onConnect(k wire.PeerKey, addr netip.AddrPort) {
 	n.mu.Lock()
-	if len(n.peers) >= MaxPeers && n.peers[k] == nil {
+	if len(n.peers) >= n.cfg.maxPeers && n.peers[k] == nil {
 		n.mu.Unlock()
 		n.log.Info("peer limit reached; refusing", "peer", k.Short())
 		n.ep.Disconnect(k)
@@ -58,6 +58,9 @@ func (n *Node) onConnect(k wire.PeerKey, addr netip.AddrPort) {
 	p.addr = addr
 	was := p.connected
 	p.connected = true
+	if !was {
+		n.connected++
+	}
 	info := n.peerInfoLocked(k, p)
 	n.mu.Unlock()
 	if was {
@@ -76,6 +79,7 @@ func (n *Node) onDisconnect(k wire.PeerKey, err error) {
 		return
 	}
 	p.connected = false
+	n.connected--
 	info := n.peerInfoLocked(k, p)
 	n.mu.Unlock()
 	n.stopPusher(k)
@@ -236,7 +240,7 @@ func (n *Node) discover(k wire.PeerKey, addr netip.AddrPort) {
 		n.ep.AddAddr(k, addr)
 	}
 	n.mu.Lock()
-	if len(n.peers) >= MaxPeers && n.peers[k] == nil {
+	if len(n.peers) >= n.cfg.maxPeers && n.peers[k] == nil {
 		n.mu.Unlock()
 		return
 	}
@@ -290,12 +294,25 @@ func (n *Node) keepConnected(k wire.PeerKey, p *peerState) {
 		}
 		select {
 		case <-p.wake:
-		case <-time.After(jitter(n.cfg.antiEntropy)):
+		case <-time.After(jitter(n.exchangePeriod())):
 			n.startExchange(k)
 		case <-n.ctx.Done():
 			return
 		}
 	}
+}
+
+// exchangePeriod is the period of the heads exchange with one peer: the anti-entropy period,
+// stretched when more than AntiEntropyFanout peers are connected so that the node makes about
+// AntiEntropyFanout exchanges per period in all.
+func (n *Node) exchangePeriod() time.Duration {
+	n.mu.Lock()
+	c := n.connected
+	n.mu.Unlock()
+	if c <= AntiEntropyFanout {
+		return n.cfg.antiEntropy
+	}
+	return n.cfg.antiEntropy * time.Duration(c) / AntiEntropyFanout
 }
 
 // jitter returns d ±20%.
