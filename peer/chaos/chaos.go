@@ -99,7 +99,8 @@ type Config struct {
 	// (after a forced GC) into Report.Samples.
 	SampleEvery time.Duration
 	// NoCrashes, in a run with faults, keeps the partitions, isolations and link faults but
-	// crashes no peer (a soak diagnostic: in-process restarts leak in nutsdb, see Sample).
+	// crashes no peer (a soak diagnostic: it tells growth from churn apart from growth from
+	// in-process restarts).
 	NoCrashes bool
 	// AfterWorkload, when set, is called once the workload ends, before the final heal, with
 	// every peer still running (for example to write heap and goroutine profiles).
@@ -113,10 +114,11 @@ type Sample struct {
 	Goroutines int           // runtime.NumGoroutine
 	Entries    uint64        // log entries held by the first live peer (all logs)
 	Live       int           // peers running at the time
-	// NutsdbWriters counts goroutines parked in nutsdb's (*DB).doWrites. nutsdb v1.1.0's Close
-	// does not stop that goroutine (github.com/nutsdb/nutsdb/issues/586), so every in-process
-	// restart leaves two behind (a peer opens two databases); Goroutines-NutsdbWriters is the
-	// count that says whether the engine itself leaks.
+	// NutsdbWriters counts goroutines parked in nutsdb's (*DB).doWrites: two per running peer
+	// (a peer opens two databases). nutsdb v1.1.0's Close does not stop that goroutine
+	// (github.com/nutsdb/nutsdb/issues/586); the patched copy in third_party/nutsdb does, so
+	// more than two per peer means closed databases leak again.
+	// Goroutines-NutsdbWriters is the count that says whether the engine itself leaks.
 	NutsdbWriters int
 	// Crashes is the number of crashes so far.
 	Crashes int
@@ -958,7 +960,7 @@ type Trend struct {
 	GoroutinesMin, GorMax      int     // over the second half
 	GoroutineSlope             float64 // goroutines per minute, over the second half
 	EngineGoroutineSlope       float64 // Goroutines-NutsdbWriters per minute, over the second half
-	NutsdbWritersLast          int     // leaked nutsdb writer goroutines at the last sample
+	NutsdbWritersLast          int     // nutsdb writer goroutines at the last sample (two per open database)
 	CrashesLast                int     // crashes at the last sample
 	EntriesAdded               uint64  // log entries the first live peer gained in the second half
 	HeapPerEntrySecondHalf     float64 // HeapSlope*HalfSpan / EntriesAdded, bytes; 0 without entries
@@ -967,7 +969,7 @@ type Trend struct {
 
 func (tr Trend) String() string {
 	mib := func(b float64) float64 { return b / (1 << 20) }
-	return fmt.Sprintf("%d samples; heap %.1f -> %.1f MiB (second half %.1f..%.1f MiB, slope %+.3f MiB/min); goroutines %d -> %d (second half %d..%d, slope %+.2f/min; without nutsdb's leaked writers %+.2f/min; %d nutsdb writers at the end (two per open database, the rest leaked) after %d crashes); entries %d -> %d (+%d in the second half, heap slope %.0f bytes per entry)",
+	return fmt.Sprintf("%d samples; heap %.1f -> %.1f MiB (second half %.1f..%.1f MiB, slope %+.3f MiB/min); goroutines %d -> %d (second half %d..%d, slope %+.2f/min; without nutsdb's writers %+.2f/min; %d nutsdb writers at the end (two per open database, any more leaked) after %d crashes); entries %d -> %d (+%d in the second half, heap slope %.0f bytes per entry)",
 		tr.Samples, mib(float64(tr.HeapFirst)), mib(float64(tr.HeapLast)), mib(float64(tr.HeapMin)), mib(float64(tr.HeapMax)), mib(tr.HeapSlope),
 		tr.GoroutinesFirst, tr.GorLast, tr.GoroutinesMin, tr.GorMax, tr.GoroutineSlope, tr.EngineGoroutineSlope, tr.NutsdbWritersLast, tr.CrashesLast,
 		tr.EntriesFirst, tr.EntriesFinal, tr.EntriesAdded, tr.HeapPerEntrySecondHalf)
