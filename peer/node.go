@@ -143,7 +143,7 @@ func New(ctx context.Context, opts ...Option) (*Node, error) {
 func (n *Node) start(ctx context.Context, boots []string) error {
 	// Replay every log held into the book first, so that the node answers from its state at once.
 	for _, k := range n.store.Logs() {
-		n.applyNew(k)
+		n.applyNew(k, wire.Range{})
 		n.mu.Lock()
 		if l := n.store.Log(k).Len(); l > n.known[k] {
 			n.known[k] = l
@@ -312,8 +312,9 @@ func (n *Node) emit(e Event) {
 // applyNew replays the entries of log k that the book has not seen yet, emitting an event per
 // change. Entries are read, decoded and their bid signatures verified without holding n.mu; only
 // the book update and the events happen under it. Entries of this node's own log are not
-// verified again: the sequencer verified every bid before appending it.
-func (n *Node) applyNew(k wire.PeerKey) {
+// verified again: the sequencer verified every bid before appending it. just holds entries
+// just stored (possibly none): those are taken from it rather than read back from the store.
+func (n *Node) applyNew(k wire.PeerKey, just wire.Range) {
 	l := n.store.Log(k)
 	for {
 		n.mu.Lock()
@@ -323,10 +324,16 @@ func (n *Node) applyNew(k wire.PeerKey) {
 		if from >= to {
 			return
 		}
-		entries, err := l.Range(from, to)
-		if err != nil {
-			n.log.Error("read log for replay", "log", k.Short(), "from", from, "err", err)
-			return
+		var entries [][]byte
+		if from >= just.Start && from < just.End() {
+			to = min(to, just.End())
+			entries = just.Entries[from-just.Start : to-just.Start]
+		} else {
+			var err error
+			if entries, err = l.Range(from, to); err != nil {
+				n.log.Error("read log for replay", "log", k.Short(), "from", from, "err", err)
+				return
+			}
 		}
 		decoded := make([]wire.Entry, len(entries))
 		var bids []wire.SignedBid

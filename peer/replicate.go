@@ -62,12 +62,13 @@ func (n *Node) importRange(ctx context.Context, from wire.PeerKey, r wire.Range)
 		n.importFailed(from, k, err)
 		return
 	}
-	n.afterImport(k)
+	n.afterImport(k, r)
 }
 
-// afterImport replays what an import added to log k into the book and reports sync progress.
-func (n *Node) afterImport(k wire.PeerKey) {
-	n.applyNew(k)
+// afterImport replays what an import of r added to log k into the book and reports sync
+// progress.
+func (n *Node) afterImport(k wire.PeerKey, r wire.Range) {
+	n.applyNew(k, r)
 	n.mu.Lock()
 	n.ensurePeerLocked(k)
 	sync := n.syncLocked()
@@ -274,7 +275,7 @@ func (n *Node) fetchLog(ctx context.Context, p, k wire.PeerKey) {
 			return
 		}
 		n.noteHead(r.Head)
-		n.afterImport(k)
+		n.afterImport(k, r)
 	}
 }
 

@@ -176,7 +176,7 @@ commit:
 		}
 		return deferred
 	}
-	n.applyNew(n.key)
+	n.applyNew(n.key, wire.Range{Start: first, Entries: entries})
 	n.mu.Lock()
 	n.known[n.key] = head.Length
 	n.mu.Unlock()
