@@ -63,6 +63,10 @@ func (n *Node) onConnect(k wire.PeerKey, addr netip.AddrPort) {
 	}
 	info := n.peerInfoLocked(k, p)
 	n.mu.Unlock()
+	select { // the dialer may be waiting for this event
+	case p.wake <- struct{}{}:
+	default:
+	}
 	if was {
 		return
 	}
@@ -277,6 +281,15 @@ func (n *Node) keepConnected(k wire.PeerKey, p *peerState) {
 			cancel()
 			if err == nil {
 				backoff = minBackoff
+				// The endpoint's connect event may not have reached onConnect yet: wait for it
+				// (onConnect wakes this loop) instead of spinning on Connect, which returns at
+				// once for a peer already connected.
+				select {
+				case <-p.wake:
+				case <-time.After(time.Second):
+				case <-n.ctx.Done():
+					return
+				}
 				continue
 			}
 			if n.ctx.Err() != nil {
