@@ -45,6 +45,10 @@ type peerConn struct {
 
 	credMu  sync.Mutex
 	credits []*quic.Stream // finished request streams whose QUIC credit is not yet released
+
+	parkMu    sync.Mutex
+	parked    []creditHolder // streams refused by the rate limit whose credit is held (park.go)
+	releasing bool           // a releaseParked goroutine runs for this connection
 }
 
 // deferCredit queues the stream credit of a finished request stream, to be released with the next
@@ -323,7 +327,9 @@ func (e *Endpoint) forget(pc *peerConn) {
 
 // serveBidi accepts the peer's request streams until the connection closes. Each request takes a
 // token from its caller's rate limit and a handler slot; without either it is answered
-// CodeOverloaded at once, before anything of it is read.
+// CodeOverloaded at once, before anything of it is read. The stream credit of a request refused by
+// the rate limit is parked until the caller's bucket refills (park.go), so that a flooding caller
+// blocks on opening streams instead of looping on refusals.
 func (e *Endpoint) serveBidi(pc *peerConn) {
 	defer e.wg.Done()
 	for {
@@ -335,6 +341,7 @@ func (e *Endpoint) serveBidi(pc *peerConn) {
 		now := time.Now()
 		if !e.admit(pc.caller, now) {
 			e.refuse(s, wire.StatusOverloaded, msgRateLimited)
+			e.parkCredit(pc, s)
 			continue
 		}
 		select {
@@ -345,6 +352,7 @@ func (e *Endpoint) serveBidi(pc *peerConn) {
 		default:
 			e.refused(pc.caller, refusedOverload, now, "", msgTooManyCalls)
 			e.refuse(s, wire.StatusOverloaded, msgTooManyCalls)
+			s.ReleaseStreamCredit()
 		}
 	}
 }
@@ -361,7 +369,7 @@ func (e *Endpoint) serveUni(pc *peerConn) {
 		now := time.Now()
 		if !e.admit(pc.caller, now) {
 			s.CancelRead(streamRefused)
-			s.ReleaseStreamCredit()
+			e.parkCredit(pc, s)
 			continue
 		}
 		select {

@@ -37,6 +37,17 @@ func (b *tokenBucket) allow(now time.Time, rate float64, burst int) bool {
 	return true
 }
 
+// peek returns the tokens the bucket holds at now (whole and fractional) without changing it.
+func (b *tokenBucket) peek(now time.Time, rate float64, burst int) float64 {
+	if b.last.IsZero() {
+		return float64(burst)
+	}
+	if d := now.Sub(b.last); d > 0 {
+		return min(float64(burst), b.tokens+d.Seconds()*rate)
+	}
+	return b.tokens
+}
+
 // refusal classifies a call this endpoint did not serve normally, for Stats and the refusal log.
 type refusal uint8
 

@@ -157,7 +157,10 @@ func WithMaxPeerBytes(n int) Option { return func(c *config) { c.maxPeerBytes = 
 // together, across the peer's connections) sustained, and burst calls at once (defaults
 // DefaultCallerRate and DefaultCallerBurst). A perSecond of 0 turns the limit off; otherwise burst
 // must be at least 1. Calls over the limit are refused before they are read: a request is answered
-// CodeOverloaded, an event is dropped, and both are counted in Stats and logged.
+// CodeOverloaded, an event is dropped, and both are counted in Stats and logged. The QUIC stream
+// credit of a refused call is held back until the caller's bucket refills, so a caller that keeps
+// calling over its rate soon blocks on opening streams (at most about twice its rate of streams
+// are opened) instead of looping on refusals.
 func WithCallerRate(perSecond float64, burst int) Option {
 	return func(c *config) { c.callerRate, c.callerBurst = perSecond, burst }
 }

@@ -14,10 +14,10 @@ import (
 )
 
 // refuse answers a request stream with status and msg without reading it. It never blocks: a
-// peer that grants no flow-control credit for the answer gets its stream reset instead.
+// peer that grants no flow-control credit for the answer gets its stream reset instead. The caller
+// releases the stream's credit, at once or later (parkCredit).
 func (e *Endpoint) refuse(s *quic.Stream, status wire.RPCStatus, msg string) {
 	s.CancelRead(streamRefused)
-	s.ReleaseStreamCredit()
 	buf := getFrame()
 	defer putFrame(buf)
 	*buf, _ = wire.AppendRPCResponse((*buf)[:0], status, []byte(msg))
