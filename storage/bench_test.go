@@ -357,7 +357,7 @@ func liveHeap() int64 {
 func BenchmarkHeapPerEntry(b *testing.B) {
 	const heapEntries = 20_000
 	b.Run("import1", func(b *testing.B) {
-		var per float64
+		var per, disk float64
 		for b.Loop() {
 			b.StopTimer()
 			s, err := Open(b.TempDir())
@@ -376,10 +376,12 @@ func BenchmarkHeapPerEntry(b *testing.B) {
 			b.StopTimer()
 			per = float64(liveHeap()-h0) / heapEntries
 			runtime.KeepAlive(src) // its entries and heads were in h0
+			disk = float64(diskUsage(s.Dir())) / heapEntries
 			_ = s.Close()
 			b.StartTimer()
 		}
 		b.ReportMetric(per, "heapB/entry")
+		b.ReportMetric(disk, "diskB/entry")
 	})
 	b.Run("append16", func(b *testing.B) {
 		es := benchEntries(heapEntries)
