@@ -71,10 +71,13 @@ type Node struct {
 	ownBids   map[wire.SignedBid]struct{}  // bids this node signed and has not seen in a log yet
 	seenHds   map[wire.SignedHead]struct{} // receipt heads already verified and observed
 
-	seq      chan *seqReq
-	verifyq  chan verifyReq // bids waiting for the seller's batched signature check
-	deadline chan struct{}  // pokes the auto-closer when own deadlines change
-	events   *bus
+	seq     chan *seqReq
+	verifyq chan verifyReq // bids waiting for the seller's batched signature check
+
+	recovered   chan struct{} // closed once the own log needs no recovery from peers
+	recoverOnce sync.Once
+	deadline    chan struct{} // pokes the auto-closer when own deadlines change
+	events      *bus
 
 	pushMu        sync.Mutex // guards recent, recentEntries, pushers
 	recent        []ownBatch // recent own batches, in order, at most pushWindow entries
@@ -111,25 +114,26 @@ func New(ctx context.Context, opts ...Option) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{
-		cfg:      cfg,
-		log:      cfg.logger,
-		store:    st,
-		priv:     st.Identity(),
-		book:     auction.NewBook(),
-		applied:  make(map[wire.PeerKey]uint64),
-		known:    make(map[wire.PeerKey]uint64),
-		peers:    make(map[wire.PeerKey]*peerState),
-		fetching: make(map[wire.PeerKey]bool),
-		busy:     make(map[busyKey]bool),
-		bidSlots: make(map[wire.PeerKey]int),
-		pushers:  make(map[wire.PeerKey]*pusher),
-		ownBids:  make(map[wire.SignedBid]struct{}),
-		seenHds:  make(map[wire.SignedHead]struct{}),
-		seq:      make(chan *seqReq, MaxBatch),
-		verifyq:  make(chan verifyReq, MaxBatch),
-		deadline: make(chan struct{}, 1),
-		events:   newBus(),
-		topic:    dht.TopicOf(cfg.market),
+		cfg:       cfg,
+		log:       cfg.logger,
+		store:     st,
+		priv:      st.Identity(),
+		book:      auction.NewBook(),
+		applied:   make(map[wire.PeerKey]uint64),
+		known:     make(map[wire.PeerKey]uint64),
+		peers:     make(map[wire.PeerKey]*peerState),
+		fetching:  make(map[wire.PeerKey]bool),
+		busy:      make(map[busyKey]bool),
+		bidSlots:  make(map[wire.PeerKey]int),
+		pushers:   make(map[wire.PeerKey]*pusher),
+		ownBids:   make(map[wire.SignedBid]struct{}),
+		seenHds:   make(map[wire.SignedHead]struct{}),
+		seq:       make(chan *seqReq, MaxBatch),
+		verifyq:   make(chan verifyReq, MaxBatch),
+		recovered: make(chan struct{}),
+		deadline:  make(chan struct{}, 1),
+		events:    newBus(),
+		topic:     dht.TopicOf(cfg.market),
 	}
 	n.key = wire.KeyOf(n.priv)
 	n.ctx, n.cancel = context.WithCancel(context.Background())
@@ -171,10 +175,26 @@ func (n *Node) start(ctx context.Context, boots []string) error {
 	go n.runSequencer()
 	go n.runAutoClose()
 
-	if err := n.publishProfile(ctx); err != nil {
+	if !n.store.LostOwnEntries() {
+		n.ownLogChecked()
+		if err := n.publishProfile(ctx); err != nil {
+			return err
+		}
+		return n.startDHT(ctx, boots)
+	}
+	// The sequencer waits for peers (see waitOwnRecovery): the profile goes in the background.
+	n.log.Warn("the own log lost entries it had signed; asking peers for them before appending")
+	if err := n.startDHT(ctx, boots); err != nil {
 		return err
 	}
-	return n.startDHT(ctx, boots)
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.publishProfile(n.ctx); err != nil && n.ctx.Err() == nil {
+			n.log.Warn("publish profile", "err", err)
+		}
+	}()
+	return nil
 }
 
 // Close stops the node: the swarm, the DHT, the endpoint, the event stream and the store. It is

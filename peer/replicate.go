@@ -190,8 +190,18 @@ func (n *Node) exchangeHeads(ctx context.Context, p wire.PeerKey) {
 
 // reconcile checks heads received from p and fetches from p every log it is ahead on.
 func (n *Node) reconcile(ctx context.Context, p wire.PeerKey, heads []wire.SignedHead) {
+	sawOwn, recovering := false, false
+	defer func() {
+		if sawOwn && !recovering { // p holds the own log and nothing of it this node lacks
+			n.ownLogChecked()
+		}
+	}()
 	for _, h := range heads {
-		if h.Key == n.key || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			continue
+		}
+		if h.Key == n.key {
+			sawOwn, recovering = true, n.checkOwnHead(p, h)
 			continue
 		}
 		n.discover(h.Key, netip.AddrPort{}) // peer exchange: a log writer is a market peer
@@ -228,6 +238,9 @@ func (n *Node) startFetch(p, k wire.PeerKey) {
 		n.mu.Lock()
 		delete(n.fetching, k)
 		n.mu.Unlock()
+		if k == n.key {
+			n.ownLogChecked()
+		}
 	}()
 }
 
@@ -268,7 +281,13 @@ func (n *Node) fetchLog(ctx context.Context, p, k wire.PeerKey) {
 		}
 	}()
 	for r := range ranges {
-		if _, err := n.store.Import(ctx, r.Head, r.Start, r.Entries); err != nil {
+		var err error
+		if k == n.key {
+			_, err = n.store.RecoverOwn(ctx, r.Head, r.Start, r.Entries)
+		} else {
+			_, err = n.store.Import(ctx, r.Head, r.Start, r.Entries)
+		}
+		if err != nil {
 			if !errors.Is(err, storage.ErrGap) {
 				n.importFailed(p, k, err)
 			}
@@ -294,4 +313,60 @@ func (n *Node) handleFetch(ctx context.Context, req *rpc.Request) ([]byte, error
 		return nil, err
 	}
 	return wire.Range{Head: head, Start: fr.Start, Entries: entries}.Marshal(), nil
+}
+
+// Recovery of the own log. When the store found at open that the own log had lost entries it had
+// signed (storage.Store.LostOwnEntries: a disk that lost synced writes), peers may still hold
+// them. Appending before getting them back would sign different entries at the same indexes, which
+// every peer that saw the old ones reports as equivocation. So the sequencer waits until a peer's
+// heads were checked (and any longer copy of the own log fetched and restored, verified against
+// this node's own signature), or for ownRecoveryGrace when no peer answers.
+
+// ownRecoveryGrace bounds how long a node that lost own entries waits for a peer before it
+// appends again.
+const ownRecoveryGrace = 10 * time.Second
+
+// checkOwnHead handles a head of this node's own log received from p; it reports whether a fetch
+// of the own log from p started (the own log is behind a head it signed).
+func (n *Node) checkOwnHead(p wire.PeerKey, h wire.SignedHead) bool {
+	if h.Length <= n.store.Own().Len() {
+		return false
+	}
+	need, err := n.store.ObserveHead(h)
+	if err != nil {
+		n.log.Warn("a peer holds a head of this node's log that does not verify or disagrees", "from", p.Short(), "err", err)
+		return false
+	}
+	if !need {
+		return false
+	}
+	n.log.Warn("a peer holds entries of this node's log that it lost; fetching them", "from", p.Short(),
+		"held", n.store.Own().Len(), "peer has", h.Length)
+	n.noteHead(h)
+	n.startFetch(p, n.key)
+	return true
+}
+
+// ownLogChecked opens the sequencer's gate, if it was closed for recovery.
+func (n *Node) ownLogChecked() {
+	n.recoverOnce.Do(func() { close(n.recovered) })
+}
+
+// waitOwnRecovery blocks the sequencer until the own log was checked against a peer's copy or
+// the grace period passed. It returns at once when nothing was lost.
+func (n *Node) waitOwnRecovery() {
+	select {
+	case <-n.recovered:
+		return
+	default:
+	}
+	t := time.NewTimer(ownRecoveryGrace)
+	defer t.Stop()
+	select {
+	case <-n.recovered:
+	case <-t.C:
+		n.log.Warn("no peer answered about the lost own entries; appending again", "grace", ownRecoveryGrace)
+		n.ownLogChecked()
+	case <-n.ctx.Done():
+	}
 }

@@ -87,6 +87,7 @@ func (n *Node) runSequencer() {
 				return
 			}
 		}
+		n.waitOwnRecovery()
 		batch := append([]*seqReq{first}, carry...)
 		carry = nil
 	drain:

@@ -130,6 +130,9 @@ func (s *Store) commit(batch []*appendReq) {
 	if len(live) == 0 {
 		return
 	}
+	// RecoverOwn takes the same lock: no recovery interleaves with a commit.
+	s.importLock(s.key).Lock()
+	defer s.importLock(s.key).Unlock()
 	st := s.state(s.key)
 	prev := st.head.Length
 	rng := cloneRange(st.rng)

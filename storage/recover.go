@@ -1,0 +1,120 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/auction-tui/auction-tui/wire"
+	"github.com/nutsdb/nutsdb"
+)
+
+// RecoverOwn restores entries of the own log that this store lost but had signed, from a copy a
+// peer holds: head must be signed by this store's key, start at most Len, and the entries must
+// extend the stored log so that the Merkle root over the stored prefix and the fresh entries is
+// head.Root (entries that overlap the stored log must equal it). The fresh entries and the head
+// are committed durably (fsync), as an append would. It returns the number of entries added.
+//
+// A head at or below Len whose root differs from the stored log's proves that this store signed
+// two different logs (it re-signed entries after losing some): RecoverOwn then returns the
+// *EquivocationError and changes nothing. Other failures are a *VerifyError, ErrBadRange, ErrGap
+// or ErrTooLarge, and change nothing. At most MaxRange entries per call.
+func (s *Store) RecoverOwn(ctx context.Context, head wire.SignedHead, start uint64, entries [][]byte) (added int, err error) {
+	if err := contextErr(ctx); err != nil {
+		return 0, err
+	}
+	if head.Key != s.key {
+		return 0, &VerifyError{Key: head.Key, Reason: "not a head of the own log"}
+	}
+	if len(entries) > MaxRange {
+		return 0, fmt.Errorf("%w: %d entries (at most %d)", ErrBadRange, len(entries), MaxRange)
+	}
+	for i, e := range entries {
+		if len(e) > MaxEntrySize {
+			return 0, fmt.Errorf("%w: entry %d is %d bytes (at most %d)", ErrTooLarge, start+uint64(i), len(e), MaxEntrySize)
+		}
+	}
+	if err := checkHead(head); err != nil {
+		return 0, err
+	}
+	end := start + uint64(len(entries))
+	if end < start || end != head.Length {
+		return 0, fmt.Errorf("%w: range [%d, %d) does not end at the head length %d", ErrBadRange, start, end, head.Length)
+	}
+	if s.isClosed() {
+		return 0, ErrClosed
+	}
+	// The committer takes the same lock: no append interleaves with a recovery.
+	s.importLock(s.key).Lock()
+	defer s.importLock(s.key).Unlock()
+	st := s.state(s.key)
+	n := st.head.Length
+	if start > n {
+		return 0, fmt.Errorf("%w: own log range starts at %d, %d entries held", ErrGap, start, n)
+	}
+	own := s.Log(s.key)
+	if start < n {
+		stored, err := own.Range(start, min(n, end))
+		if err != nil {
+			return 0, err
+		}
+		for i, e := range stored {
+			if !bytes.Equal(e, entries[i]) {
+				return 0, &EquivocationError{Key: s.key, A: st.head, B: head}
+			}
+		}
+	}
+	if end <= n {
+		root, err := own.RootAt(end)
+		if err != nil {
+			return 0, err
+		}
+		if root != head.Root {
+			return 0, &EquivocationError{Key: s.key, A: st.head, B: head}
+		}
+		return 0, nil
+	}
+	rng := cloneRange(st.rng)
+	fresh := entries[n-start:]
+	nodes, err := appendLeaves(rng, fresh)
+	if err != nil {
+		return 0, err
+	}
+	if rootOf(rng) != head.Root {
+		return 0, &VerifyError{Key: s.key, Reason: fmt.Sprintf("root over %d entries does not match the signed head", end)}
+	}
+	err = s.own.update(func(tx *nutsdb.Tx) error {
+		for j, e := range fresh {
+			if err := tx.Put(bEntries, entryKey(s.key, n+uint64(j)), encodeRecord(nodes[j], e), nutsdb.Persistent); err != nil {
+				return err
+			}
+		}
+		if err := tx.Put(bHeads, entryKey(s.key, head.Length), head.Marshal(), nutsdb.Persistent); err != nil {
+			return err
+		}
+		if err := thinHeads(tx, s.key, n, head.Length); err != nil {
+			return err
+		}
+		return tx.Put(bHead, s.key[:], headRecord(head, n), nutsdb.Persistent)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("storage: recover %d own entries: %w", len(fresh), err)
+	}
+	s.mu.Lock()
+	s.logs[s.key] = &logState{key: s.key, head: head, rng: rng}
+	s.mu.Unlock()
+	s.log.Info("storage: recovered own entries from a peer's copy", "from", n, "to", head.Length)
+	return len(fresh), nil
+}
+
+// LostOwnEntries reports whether Open found that the own log had lost entries it had signed (a
+// log repair of the own log; see Repair): peers may hold them, and RecoverOwn can restore them
+// before anything new is appended at their indexes.
+func (s *Store) LostOwnEntries() bool {
+	for _, r := range s.repairs {
+		if r.Log == s.key && r.LostEntries > 0 {
+			return true
+		}
+	}
+	return false
+}
