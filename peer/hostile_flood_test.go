@@ -222,9 +222,10 @@ func TestHostileFlood(t *testing.T) {
 				udp.WriteTo(b, dst)
 			}
 		}()
-		// Let the flood reach its steady state: the seller is answering CodeOverloaded.
+		// Let the flood reach its steady state: the flooder spent its burst and the seller's rate
+		// limit refuses its calls (and holds their stream credit, so it waits on opening streams).
 		deadline := time.Now().Add(10 * time.Second)
-		for overloaded.Load() == 0 && time.Now().Before(deadline) {
+		for seller.ep.Stats().RateLimited == rpc0.RateLimited && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond) // polling a counter
 		}
 		peak := runtime.NumGoroutine()
