@@ -37,7 +37,11 @@
 //     commit) from the stored tree state and checks the root against the signed head.
 //   - "H": key = log key || length (8 B big-endian); value = the signed head at that length.
 //     Every commit of the own log and every import stores one, so a range [start, h.Length)
-//     can be served together with a signed head h that ends it (see Log.HeadFor).
+//     can be served together with a signed head h that ends it (see Log.HeadFor). Heads more
+//     than 256 entries behind the log's length are thinned to one per 128 entries (the
+//     greatest of each span), in the transaction that moves them out of that window: nutsdb
+//     keeps every key in RAM (about 190 B each), and entries arriving one at a time would
+//     otherwise cost a head key each.
 //   - "q": key = log key; value = two signed heads of that key that are inconsistent (proof of
 //     equivocation).
 //   - "m": store metadata, today only the identity key seed.
