@@ -25,6 +25,11 @@ const (
 	methodFetch = "log/fetch"
 )
 
+// exchangeTimeout bounds one heads exchange (request, answer and the checks of the heads). An
+// exchange sent into a partition must not hold the peer's single exchange slot for long after
+// the partition heals: the next one starts at most one anti-entropy period later.
+const exchangeTimeout = 5 * time.Second
+
 // fetchAhead is the number of fetched ranges that may wait to be verified and stored.
 const fetchAhead = 2
 
@@ -158,7 +163,7 @@ func (n *Node) startExchange(p wire.PeerKey) {
 	go func() {
 		defer n.wg.Done()
 		defer n.doneBusy(p, busyExchange)
-		ctx, cancel := context.WithTimeout(n.ctx, 30*time.Second)
+		ctx, cancel := context.WithTimeout(n.ctx, exchangeTimeout)
 		defer cancel()
 		n.exchangeHeads(ctx, p)
 	}()
