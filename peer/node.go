@@ -64,12 +64,13 @@ type Node struct {
 	applied   map[wire.PeerKey]uint64 // entries of each log applied to the book
 	known     map[wire.PeerKey]uint64 // longest signed head seen per log
 	peers     map[wire.PeerKey]*peerState
-	connected int                          // peers with connected set
-	fetching  map[wire.PeerKey]bool        // logs with a fetch running
-	busy      map[busyKey]bool             // per-peer exchanges and reconciles running
-	bidSlots  map[wire.PeerKey]int         // bids in flight at the sequencer, per bidder
-	ownBids   map[wire.SignedBid]struct{}  // bids this node signed and has not seen in a log yet
-	seenHds   map[wire.SignedHead]struct{} // receipt heads already verified and observed
+	connected int                           // peers with connected set
+	fetching  map[wire.PeerKey]bool         // logs with a fetch running
+	busy      map[busyKey]bool              // per-peer exchanges and reconciles running
+	bidSlots  map[wire.PeerKey]int          // bids in flight at the sequencer, per bidder
+	ownBids   map[wire.SignedBid]struct{}   // bids this node signed and has not seen in a log yet
+	guards    map[wire.PeerKey]*callerGuard // per-caller fetch budgets and penalties
+	seenHds   map[wire.SignedHead]struct{}  // receipt heads already verified and observed
 
 	seq     chan *seqReq
 	verifyq chan verifyReq // bids waiting for the seller's batched signature check
@@ -127,6 +128,7 @@ func New(ctx context.Context, opts ...Option) (*Node, error) {
 		bidSlots:  make(map[wire.PeerKey]int),
 		pushers:   make(map[wire.PeerKey]*pusher),
 		ownBids:   make(map[wire.SignedBid]struct{}),
+		guards:    make(map[wire.PeerKey]*callerGuard),
 		seenHds:   make(map[wire.SignedHead]struct{}),
 		seq:       make(chan *seqReq, MaxBatch),
 		verifyq:   make(chan verifyReq, MaxBatch),

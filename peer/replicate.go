@@ -3,6 +3,7 @@ package peer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"time"
@@ -266,7 +267,9 @@ func (n *Node) fetchLog(ctx context.Context, p, k wire.PeerKey) {
 			if next >= want {
 				return
 			}
-			req := wire.FetchRequest{Key: k, Start: next, End: min(want, next+wire.MaxRangeEntries)}
+			// Ask for a whole range: the peer answers up to a head it kept (it keeps every head
+			// only near its log's end), which may be beyond want.
+			req := wire.FetchRequest{Key: k, Start: next, End: next + wire.MaxRangeEntries}
 			reply, err := n.ep.Request(ctx, p, methodFetch, req.Marshal())
 			if err != nil {
 				n.log.Debug("fetch", "peer", p.Short(), "log", k.Short(), "err", err)
@@ -312,6 +315,9 @@ func (n *Node) handleFetch(ctx context.Context, req *rpc.Request) ([]byte, error
 	head, ok := l.HeadFor(fr.Start, fr.End)
 	if !ok {
 		return nil, rpc.Reject("no entries from there")
+	}
+	if !n.takeFetchBudget(req.Caller, int(head.Length-fr.Start), time.Now()) {
+		return nil, rpc.Overloaded(fmt.Sprintf("fetch budget of %d entries per second exceeded; try again later", FetchEntriesPerSecond))
 	}
 	entries, err := l.Range(fr.Start, head.Length)
 	if err != nil {

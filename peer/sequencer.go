@@ -346,6 +346,9 @@ func (n *Node) handleBid(ctx context.Context, req *rpc.Request) ([]byte, error) 
 	if sb.Bidder != req.Caller {
 		return nil, rpc.Reject("the bid is signed by another key than the caller's")
 	}
+	if n.penalised(req.Caller, time.Now()) {
+		return nil, rpc.Reject(fmt.Sprintf("a bid of yours had a bad signature: your bids are refused for %s", BadSignaturePenalty))
+	}
 	// Fairness: one bidder cannot fill the sequencer's queue and delay everyone else.
 	if !n.takeBidSlot(req.Caller) {
 		return nil, rpc.Overloaded(fmt.Sprintf("more than %d of your bids are in flight at this seller", MaxBidsInFlightPerPeer))
@@ -356,6 +359,8 @@ func (n *Node) handleBid(ctx context.Context, req *rpc.Request) ([]byte, error) 
 		return nil, err
 	}
 	if !ok {
+		n.penalise(req.Caller, time.Now())
+		n.log.Warn("bid with a bad signature; the caller's bids are refused for a while", "peer", req.Caller.Short(), "for", BadSignaturePenalty)
 		return nil, rpc.Reject("the bid's signature does not verify")
 	}
 	res, err := n.submit(ctx, &seqReq{kind: seqBid, bid: sb})
