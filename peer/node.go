@@ -171,6 +171,7 @@ func (n *Node) start(ctx context.Context, boots []string) error {
 	ep.Respond(methodPush, n.handlePush)
 	ep.Respond(methodHeads, n.handleHeads)
 	ep.Respond(methodFetch, n.handleFetch)
+	ep.Respond(methodAnnounce, n.handleAnnounce)
 
 	n.wg.Add(3)
 	go n.runVerifier()

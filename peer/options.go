@@ -27,7 +27,7 @@ const (
 	// period, on average. With more peers connected, the period of each peer's exchange grows in
 	// proportion, so the exchanges a node makes per period stay about this many whatever the
 	// market's size (pushes carry new entries at once; the exchanges only repair).
-	AntiEntropyFanout = 16
+	AntiEntropyFanout = 32
 	// MaxBatch bounds the entries the sequencer commits in one durable append.
 	MaxBatch = 1024
 	// MaxBidsInFlightPerPeer bounds the bids one bidder may have waiting at this seller's

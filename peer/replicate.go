@@ -24,6 +24,8 @@ const (
 	methodPush  = "log/push"
 	methodHeads = "log/heads"
 	methodFetch = "log/fetch"
+	// methodAnnounce tells peers of a head this node fetched (see announce).
+	methodAnnounce = "log/announce"
 )
 
 // exchangeTimeout bounds one heads exchange (request, answer and the checks of the heads). An
@@ -288,6 +290,12 @@ func (n *Node) fetchLog(ctx context.Context, p, k wire.PeerKey) {
 			}
 		}
 	}()
+	var fetched wire.SignedHead
+	defer func() {
+		if fetched.Length > 0 && k != n.key {
+			n.announce(p, fetched)
+		}
+	}()
 	for r := range ranges {
 		var err error
 		if k == n.key {
@@ -303,7 +311,55 @@ func (n *Node) fetchLog(ctx context.Context, p, k wire.PeerKey) {
 		}
 		n.noteHead(r.Head)
 		n.afterImport(k, r)
+		fetched = r.Head
 	}
+}
+
+// announceFanout is the number of random connected peers a fetched head is announced to.
+const announceFanout = 4
+
+// announce tells announceFanout random connected peers (not from, not the log's writer) of a
+// head this node fetched: entries that came by fetch rather than by the writer's push (after a
+// partition, a restart, a lost push) would otherwise spread only at the pace of the periodic
+// exchanges. Only the signed head travels; a peer that lacks its entries fetches them (once)
+// from this node and announces them in turn, so they spread epidemically in a few round trips.
+// In a full mesh with no faults nothing is fetched, so nothing is announced, and pushes stay the
+// only copies of entries.
+func (n *Node) announce(from wire.PeerKey, h wire.SignedHead) {
+	payload := wire.Heads{Heads: []wire.SignedHead{h}}.Marshal()
+	n.mu.Lock()
+	var targets []wire.PeerKey
+	for k, p := range n.peers {
+		if p.connected && k != from && k != h.Key {
+			targets = append(targets, k)
+		}
+	}
+	n.mu.Unlock()
+	rand.Shuffle(len(targets), func(i, j int) { targets[i], targets[j] = targets[j], targets[i] })
+	targets = targets[:min(len(targets), announceFanout)]
+	for _, k := range targets {
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			ctx, cancel := context.WithTimeout(n.ctx, pushTimeout)
+			defer cancel()
+			if err := n.ep.Event(ctx, k, methodAnnounce, payload); err != nil {
+				n.log.Debug("announce", "peer", k.Short(), "err", err)
+			}
+		}()
+	}
+}
+
+func (n *Node) handleAnnounce(ctx context.Context, req *rpc.Request) ([]byte, error) {
+	hs, err := wire.UnmarshalHeads(req.Payload)
+	if err != nil {
+		return nil, rpc.Reject("malformed heads: " + err.Error())
+	}
+	if len(hs.Heads) != 1 {
+		return nil, rpc.Reject("an announce carries one head")
+	}
+	n.reconcile(ctx, req.Caller, hs.Heads)
+	return nil, nil
 }
 
 func (n *Node) handleFetch(ctx context.Context, req *rpc.Request) ([]byte, error) {

@@ -25,7 +25,11 @@ const (
 	minBackoff = 250 * time.Millisecond
 	// maxBackoff is short because a market is small and a healed partition should reconnect
 	// within seconds; fresh evidence of a peer (a lookup or peer-exchange hit) wakes it sooner.
-	maxBackoff = 5 * time.Second
+	maxBackoff = 2 * time.Second
+	// dialTimeout bounds one dial (QUIC and TLS handshakes). A dial sent into a partition fails
+	// after this and is retried after the backoff, so a healed partition reconnects within
+	// about dialTimeout + maxBackoff at worst.
+	dialTimeout = 3 * time.Second
 )
 
 type peerState struct {
@@ -276,7 +280,7 @@ func (n *Node) keepConnected(k wire.PeerKey, p *peerState) {
 		connected, addr := p.connected, p.addr
 		n.mu.Unlock()
 		if !connected {
-			ctx, cancel := context.WithTimeout(n.ctx, 5*time.Second)
+			ctx, cancel := context.WithTimeout(n.ctx, dialTimeout)
 			err := n.ep.Connect(ctx, k, addr)
 			cancel()
 			if err == nil {
