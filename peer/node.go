@@ -70,7 +70,6 @@ type Node struct {
 	bidSlots  map[wire.PeerKey]int          // bids in flight at the sequencer, per bidder
 	ownBids   map[wire.SignedBid]struct{}   // bids this node signed and has not seen in a log yet
 	guards    map[wire.PeerKey]*callerGuard // per-caller fetch budgets and penalties
-	seenHds   map[wire.SignedHead]struct{}  // receipt heads already verified and observed
 
 	seq     chan *seqReq
 	verifyq chan verifyReq // bids waiting for the seller's batched signature check
@@ -129,7 +128,6 @@ func New(ctx context.Context, opts ...Option) (*Node, error) {
 		pushers:   make(map[wire.PeerKey]*pusher),
 		ownBids:   make(map[wire.SignedBid]struct{}),
 		guards:    make(map[wire.PeerKey]*callerGuard),
-		seenHds:   make(map[wire.SignedHead]struct{}),
 		seq:       make(chan *seqReq, MaxBatch),
 		verifyq:   make(chan verifyReq, MaxBatch),
 		recovered: make(chan struct{}),
@@ -440,27 +438,6 @@ func (n *Node) takeOwnBids(bids []wire.SignedBid, at []int, verified []bool) ([]
 		keep++
 	}
 	return bids[:keep], at[:keep]
-}
-
-// maxSeenHeads bounds the receipt heads remembered by headSeen.
-const maxSeenHeads = 1024
-
-// headSeen reports whether h, exactly, was verified and observed already: the receipts of bids
-// committed in one batch carry the same signed head, checked once.
-func (n *Node) headSeen(h wire.SignedHead) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	_, ok := n.seenHds[h]
-	return ok
-}
-
-func (n *Node) markHeadSeen(h wire.SignedHead) {
-	n.mu.Lock()
-	if len(n.seenHds) >= maxSeenHeads {
-		clear(n.seenHds)
-	}
-	n.seenHds[h] = struct{}{}
-	n.mu.Unlock()
 }
 
 // verifyParallel checks bid signatures in batches spread over the available cores.

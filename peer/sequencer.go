@@ -311,16 +311,7 @@ func (n *Node) Bid(ctx context.Context, id string, amount wire.Amount) (auction.
 	}
 	// The entry itself arrives by push (or fetch) and is verified then; the receipt's signed head
 	// (whose signature ObserveHead checks) tells the sync logic that it exists.
-	if n.headSeen(rc.Head) { // a receipt for a bid of the same batch came already
-		n.mu.Lock()
-		defer n.mu.Unlock()
-		return auction.Bid{Bidder: n.key, BidderName: n.book.Name(n.key), Amount: amount, Signed: sb,
-			PlacedAt: time.UnixMilli(sb.Time).UTC(), Index: rc.Index}, nil
-	}
-	need, err := n.store.ObserveHead(rc.Head)
-	if err == nil {
-		n.markHeadSeen(rc.Head)
-	}
+	need, err := n.store.ObserveHead(rc.Head) // the store checks each distinct head's signature once
 	var ve *storage.VerifyError
 	switch {
 	case errors.As(err, &ve):

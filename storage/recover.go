@@ -34,7 +34,7 @@ func (s *Store) RecoverOwn(ctx context.Context, head wire.SignedHead, start uint
 			return 0, fmt.Errorf("%w: entry %d is %d bytes (at most %d)", ErrTooLarge, start+uint64(i), len(e), MaxEntrySize)
 		}
 	}
-	if err := checkHead(head); err != nil {
+	if err := s.checkHead(head); err != nil {
 		return 0, err
 	}
 	end := start + uint64(len(entries))

@@ -43,7 +43,7 @@ func (s *Store) Import(ctx context.Context, head wire.SignedHead, start uint64, 
 	if k == s.key {
 		return 0, ErrOwnLog
 	}
-	if err := checkHead(head); err != nil {
+	if err := s.checkHead(head); err != nil {
 		return 0, err
 	}
 	end := start + uint64(len(entries))
@@ -127,7 +127,7 @@ func (s *Store) Import(ctx context.Context, head wire.SignedHead, start uint64, 
 // signature is a *VerifyError. Heads of the own log are checked the same way, except that the
 // own log is never flagged: need then means this store lost entries it once signed.
 func (s *Store) ObserveHead(head wire.SignedHead) (need bool, err error) {
-	if err := checkHead(head); err != nil {
+	if err := s.checkHead(head); err != nil {
 		return false, err
 	}
 	k := head.Key
@@ -155,6 +155,31 @@ func (s *Store) ObserveHead(head wire.SignedHead) (need bool, err error) {
 		return false, &EquivocationError{Key: k, A: cur, B: head}
 	}
 	return false, s.equivocate(k, cur, head)
+}
+
+// maxVerifiedHeads bounds the signed heads remembered as verified (see Store.checkHead).
+const maxVerifiedHeads = 4096
+
+// checkHead is checkHead with a memory of heads whose signature verified: the same signed head
+// often arrives several times (in a bid receipt and then in the push of its batch, in a heads
+// exchange and then with the fetched range), and an identical head needs no second check.
+func (s *Store) checkHead(h wire.SignedHead) error {
+	s.vmu.Lock()
+	_, ok := s.verified[h]
+	s.vmu.Unlock()
+	if ok {
+		return nil
+	}
+	if err := checkHead(h); err != nil {
+		return err
+	}
+	s.vmu.Lock()
+	if len(s.verified) >= maxVerifiedHeads {
+		clear(s.verified)
+	}
+	s.verified[h] = struct{}{}
+	s.vmu.Unlock()
+	return nil
 }
 
 // checkHead verifies a head's signature and fork, and that a zero-length head has the empty root.

@@ -207,6 +207,9 @@ type Store struct {
 	equivs map[wire.PeerKey]*EquivocationError
 	closed bool
 
+	vmu      sync.Mutex
+	verified map[wire.SignedHead]struct{} // heads whose signature verified (see checkHead)
+
 	importMu [importStripes]sync.Mutex // per-log (striped) serialisation of imports and observations
 
 	reqs     chan *appendReq
@@ -232,13 +235,14 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{
-		dir:    dir,
-		log:    cfg.logger,
-		lockF:  lf,
-		logs:   make(map[wire.PeerKey]*logState),
-		equivs: make(map[wire.PeerKey]*EquivocationError),
-		reqs:   make(chan *appendReq, 1024),
-		stop:   make(chan struct{}),
+		dir:      dir,
+		log:      cfg.logger,
+		lockF:    lf,
+		logs:     make(map[wire.PeerKey]*logState),
+		equivs:   make(map[wire.PeerKey]*EquivocationError),
+		verified: make(map[wire.SignedHead]struct{}),
+		reqs:     make(chan *appendReq, 1024),
+		stop:     make(chan struct{}),
 	}
 	ok := false
 	defer func() {
