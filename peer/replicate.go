@@ -78,7 +78,9 @@ func (n *Node) importRange(ctx context.Context, from wire.PeerKey, r wire.Range)
 func (n *Node) afterImport(k wire.PeerKey, r wire.Range) {
 	n.applyNew(k, r)
 	n.mu.Lock()
-	n.ensurePeerLocked(k)
+	if k != n.key {
+		n.ensurePeerLocked(k)
+	}
 	sync := n.syncLocked()
 	n.mu.Unlock()
 	n.emit(Event{Kind: EventSync, Sync: sync})

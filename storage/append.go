@@ -144,20 +144,7 @@ func (s *Store) commit(batch []*appendReq) {
 	var head wire.SignedHead
 	if err == nil {
 		head = wire.SignHead(s.priv, wire.Head{Key: s.key, Length: prev + uint64(len(all)), Root: rootOf(rng)})
-		err = s.own.update(func(tx *nutsdb.Tx) error {
-			for j, e := range all {
-				if err := tx.Put(bEntries, entryKey(s.key, prev+uint64(j)), encodeRecord(nodes[j], e), nutsdb.Persistent); err != nil {
-					return err
-				}
-			}
-			if err := tx.Put(bHeads, entryKey(s.key, head.Length), head.Marshal(), nutsdb.Persistent); err != nil {
-				return err
-			}
-			if err := thinHeads(tx, s.key, prev, head.Length); err != nil {
-				return err
-			}
-			return tx.Put(bHead, s.key[:], headRecord(head, prev), nutsdb.Persistent)
-		})
+		err = s.own.update(func(tx *nutsdb.Tx) error { return putExtension(tx, head, prev, nodes, all) })
 	}
 	if err != nil {
 		err = fmt.Errorf("storage: commit %d entries: %w", len(all), err)

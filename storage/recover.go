@@ -1,12 +1,10 @@
 package storage
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 
 	"github.com/auction-tui/auction-tui/wire"
-	"github.com/nutsdb/nutsdb"
 )
 
 // RecoverOwn restores entries of the own log that this store lost but had signed, from a copy a
@@ -48,63 +46,12 @@ func (s *Store) RecoverOwn(ctx context.Context, head wire.SignedHead, start uint
 	s.importLock(s.key).Lock()
 	defer s.importLock(s.key).Unlock()
 	st := s.state(s.key)
-	n := st.head.Length
-	if start > n {
-		return 0, fmt.Errorf("%w: own log range starts at %d, %d entries held", ErrGap, start, n)
+	forked := func() error { return &EquivocationError{Key: s.key, A: st.head, B: head} }
+	added, err = s.extend(s.own, st, head, start, entries, func(uint64) error { return forked() }, forked)
+	if added > 0 {
+		s.log.Info("storage: recovered own entries from a peer's copy", "from", st.head.Length, "to", head.Length)
 	}
-	own := s.Log(s.key)
-	if start < n {
-		stored, err := own.Range(start, min(n, end))
-		if err != nil {
-			return 0, err
-		}
-		for i, e := range stored {
-			if !bytes.Equal(e, entries[i]) {
-				return 0, &EquivocationError{Key: s.key, A: st.head, B: head}
-			}
-		}
-	}
-	if end <= n {
-		root, err := own.RootAt(end)
-		if err != nil {
-			return 0, err
-		}
-		if root != head.Root {
-			return 0, &EquivocationError{Key: s.key, A: st.head, B: head}
-		}
-		return 0, nil
-	}
-	rng := cloneRange(st.rng)
-	fresh := entries[n-start:]
-	nodes, err := appendLeaves(rng, fresh)
-	if err != nil {
-		return 0, err
-	}
-	if rootOf(rng) != head.Root {
-		return 0, &VerifyError{Key: s.key, Reason: fmt.Sprintf("root over %d entries does not match the signed head", end)}
-	}
-	err = s.own.update(func(tx *nutsdb.Tx) error {
-		for j, e := range fresh {
-			if err := tx.Put(bEntries, entryKey(s.key, n+uint64(j)), encodeRecord(nodes[j], e), nutsdb.Persistent); err != nil {
-				return err
-			}
-		}
-		if err := tx.Put(bHeads, entryKey(s.key, head.Length), head.Marshal(), nutsdb.Persistent); err != nil {
-			return err
-		}
-		if err := thinHeads(tx, s.key, n, head.Length); err != nil {
-			return err
-		}
-		return tx.Put(bHead, s.key[:], headRecord(head, n), nutsdb.Persistent)
-	})
-	if err != nil {
-		return 0, fmt.Errorf("storage: recover %d own entries: %w", len(fresh), err)
-	}
-	s.mu.Lock()
-	s.logs[s.key] = &logState{key: s.key, head: head, rng: rng}
-	s.mu.Unlock()
-	s.log.Info("storage: recovered own entries from a peer's copy", "from", n, "to", head.Length)
-	return len(fresh), nil
+	return added, err
 }
 
 // LostOwnEntries reports whether Open found that the own log had lost entries it had signed (a

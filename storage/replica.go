@@ -62,7 +62,20 @@ func (s *Store) Import(ctx context.Context, head wire.SignedHead, start uint64, 
 	if st == nil {
 		st = newLogState(k)
 	}
-	n := st.head.Length
+	return s.extend(s.rep, st, head, start, entries, func(index uint64) error {
+		return &VerifyError{Key: k, Reason: fmt.Sprintf("entry %d differs from the verified copy", index)}
+	}, func() error { return s.equivocate(k, st.head, head) })
+}
+
+// extend adds to log st.key, held in db, the entries of [start, head.Length) it lacks, after
+// checking that the whole range agrees with what is stored (an entry that differs: differ(index))
+// and that the Merkle root over the stored prefix and the fresh entries is head.Root (a head at
+// or below the stored length with another root: fork()). The fresh entries, their tree nodes and
+// the head go in one transaction of db. The caller holds the log's import lock, has checked the
+// head's signature and that the range ends at head.Length.
+func (s *Store) extend(db *kvdb, st *logState, head wire.SignedHead, start uint64, entries [][]byte,
+	differ func(index uint64) error, fork func() error) (added int, err error) {
+	k, n, end := st.key, st.head.Length, head.Length
 	if start > n {
 		return 0, fmt.Errorf("%w: log %s range starts at %d, %d entries held", ErrGap, k.Short(), start, n)
 	}
@@ -73,7 +86,7 @@ func (s *Store) Import(ctx context.Context, head wire.SignedHead, start uint64, 
 		}
 		for i, e := range stored {
 			if !bytes.Equal(e, entries[i]) {
-				return 0, &VerifyError{Key: k, Reason: fmt.Sprintf("entry %d differs from the verified copy", start+uint64(i))}
+				return 0, differ(start + uint64(i))
 			}
 		}
 	}
@@ -83,7 +96,7 @@ func (s *Store) Import(ctx context.Context, head wire.SignedHead, start uint64, 
 			return 0, err
 		}
 		if root != head.Root {
-			return 0, s.equivocate(k, st.head, head)
+			return 0, fork()
 		}
 		return 0, nil
 	}
@@ -96,27 +109,31 @@ func (s *Store) Import(ctx context.Context, head wire.SignedHead, start uint64, 
 	if rootOf(rng) != head.Root {
 		return 0, &VerifyError{Key: k, Reason: fmt.Sprintf("root over %d entries does not match the signed head", end)}
 	}
-	err = s.rep.update(func(tx *nutsdb.Tx) error {
-		for j, e := range fresh {
-			if err := tx.Put(bEntries, entryKey(k, n+uint64(j)), encodeRecord(nodes[j], e), nutsdb.Persistent); err != nil {
-				return err
-			}
-		}
-		if err := tx.Put(bHeads, entryKey(k, head.Length), head.Marshal(), nutsdb.Persistent); err != nil {
-			return err
-		}
-		if err := thinHeads(tx, k, n, head.Length); err != nil {
-			return err
-		}
-		return tx.Put(bHead, k[:], headRecord(head, n), nutsdb.Persistent)
-	})
-	if err != nil {
-		return 0, fmt.Errorf("storage: import %d entries of %s: %w", len(fresh), k.Short(), err)
+	if err := db.update(func(tx *nutsdb.Tx) error { return putExtension(tx, head, n, nodes, fresh) }); err != nil {
+		return 0, fmt.Errorf("storage: store %d entries of %s: %w", len(fresh), k.Short(), err)
 	}
 	s.mu.Lock()
 	s.logs[k] = &logState{key: k, head: head, rng: rng}
 	s.mu.Unlock()
 	return len(fresh), nil
+}
+
+// putExtension writes entries [prev, head.Length) of log head.Key with their tree nodes, the head
+// in the head history (thinned behind its window) and as the log's current head.
+func putExtension(tx *nutsdb.Tx, head wire.SignedHead, prev uint64, nodes [][][]byte, entries [][]byte) error {
+	k := head.Key
+	for j, e := range entries {
+		if err := tx.Put(bEntries, entryKey(k, prev+uint64(j)), encodeRecord(nodes[j], e), nutsdb.Persistent); err != nil {
+			return err
+		}
+	}
+	if err := tx.Put(bHeads, entryKey(k, head.Length), head.Marshal(), nutsdb.Persistent); err != nil {
+		return err
+	}
+	if err := thinHeads(tx, k, prev, head.Length); err != nil {
+		return err
+	}
+	return tx.Put(bHead, k[:], headRecord(head, prev), nutsdb.Persistent)
 }
 
 // ObserveHead verifies a head received from gossip against what is stored. need reports that the
