@@ -71,6 +71,7 @@ func (n *Node) submit(ctx context.Context, r *seqReq) (seqResult, error) {
 type pendingBid struct {
 	highest wire.Amount
 	bids    int
+	closed  bool // the batch closes the auction: no bid may follow it
 }
 
 func (n *Node) runSequencer() {
@@ -124,7 +125,11 @@ func (n *Node) commitBatch(batch []*seqReq) (deferred []*seqReq) {
 			e.Event = &o
 		case seqBid:
 			err = n.book.CheckVerifiedBid(n.key, r.bid, now) // handleBid verified the signature
-			if p := pending[r.bid.Auction]; err == nil && p != nil && r.bid.Amount <= p.highest {
+			if p := pending[r.bid.Auction]; err == nil && p != nil && p.closed {
+				// The book does not hold this batch's close yet: without this check the bid
+				// would be acknowledged, and then ignored by every peer (after the close).
+				err = &RejectedError{Reason: fmt.Sprintf("auction %s is closed", r.bid.Auction), Err: auction.ErrAuctionClosed}
+			} else if err == nil && p != nil && r.bid.Amount <= p.highest {
 				err = &auction.RuleError{Rule: "highest", Auction: r.bid.Auction,
 					Reason: fmt.Sprintf("bid %s is not above the highest bid %s USDt", r.bid.Amount, p.highest)}
 				err = &RejectedError{Reason: err.Error(), Err: auction.ErrNotAboveHighest}
@@ -150,7 +155,7 @@ func (n *Node) commitBatch(batch []*seqReq) (deferred []*seqReq) {
 			w, err = n.book.CheckClose(n.key, r.close)
 			if err == nil {
 				e.Event = &wire.Close{Auction: r.close, Winner: w}
-				pending[r.close] = &pendingBid{} // no bid may follow in this batch
+				pending[r.close] = &pendingBid{closed: true} // no bid may follow in this batch
 			}
 		}
 		var b []byte
