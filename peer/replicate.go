@@ -33,6 +33,11 @@ const (
 // the partition heals: the next one starts at most one anti-entropy period later.
 const exchangeTimeout = 5 * time.Second
 
+// fetchTimeout bounds one fetch request. A fetch holds the log's single fetch slot, so one sent
+// to a peer that died (its connection not yet known to be gone) must fail soon: the next heads
+// exchange with a live peer that holds the entries starts the fetch again, from that peer.
+const fetchTimeout = 2 * time.Second
+
 // fetchAhead is the number of fetched ranges that may wait to be verified and stored.
 const fetchAhead = 2
 
@@ -274,7 +279,9 @@ func (n *Node) fetchLog(ctx context.Context, p, k wire.PeerKey) {
 			// Ask for a whole range: the peer answers up to a head it kept (it keeps every head
 			// only near its log's end), which may be beyond want.
 			req := wire.FetchRequest{Key: k, Start: next, End: next + wire.MaxRangeEntries}
-			reply, err := n.ep.Request(ctx, p, methodFetch, req.Marshal())
+			rctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+			reply, err := n.ep.Request(rctx, p, methodFetch, req.Marshal())
+			cancel()
 			if err != nil {
 				n.log.Debug("fetch", "peer", p.Short(), "log", k.Short(), "err", err)
 				return

@@ -3,6 +3,7 @@ package chaos
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"slices"
 	"strconv"
@@ -115,7 +116,11 @@ func TestChaos(t *testing.T) {
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 				defer cancel()
 				start := time.Now()
-				rep, err := Run(ctx, Config{Seed: seed, Dir: t.TempDir(), Peers: peers, Rounds: rounds, AntiEntropy: antiEntropy})
+				var lg *slog.Logger
+				if os.Getenv("CHAOS_LOG") != "" {
+					lg = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+				}
+				rep, err := Run(ctx, Config{Seed: seed, Dir: t.TempDir(), Peers: peers, Rounds: rounds, AntiEntropy: antiEntropy, Logger: lg})
 				if err != nil {
 					t.Fatalf("%v\nreplay: %s=%d go test ./peer/chaos -run TestChaos", err, envSeed, seed)
 				}
