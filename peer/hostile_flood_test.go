@@ -461,7 +461,10 @@ func TestHostileFlood(t *testing.T) {
 	})
 
 	// No growth: goroutines return to where they were and the heap stays within a bound.
-	g := waitGoroutines(t, goroutines0+20)
+	// The slack covers what the phases legitimately leave: the bystander peer joined and left
+	// (each other peer keeps a redial loop for every market peer it has seen) and idle
+	// connections' timers. A leak under a flood of 256 callers is hundreds.
+	g := waitGoroutines(t, goroutines0+30)
 	heap1 := heapInuse()
 	t.Logf("heap in use (after GC): %.1f MiB before the hostile phases, %.1f MiB after; goroutines %d before, %d after",
 		float64(heap0)/(1<<20), float64(heap1)/(1<<20), goroutines0, g)
