@@ -17,6 +17,7 @@ import (
 //
 //	CHAOS_SEED=n     replay seed n alone (its market size, faults and workload)
 //	CHAOS_SEEDS=k    run seeds 1..k (the full set is CHAOS_SEEDS=1000)
+//	CHAOS_SEEDS_FROM=j  with CHAOS_SEEDS: run seeds j..k instead (to resume a stopped sweep)
 //	CHAOS_PEERS=n    force the market size (default: the seed picks 8..32; the fast subset uses 8)
 //	CHAOS_ROUNDS=n   workload rounds per seed (default DefaultRounds)
 //	CHAOS_AE_MS=n    anti-entropy period in milliseconds (default DefaultAntiEntropy)
@@ -28,6 +29,7 @@ const (
 	envAntiEntropy = "CHAOS_AE_MS"
 	envSeed        = "CHAOS_SEED"
 	envSeeds       = "CHAOS_SEEDS"
+	envSeedsFrom   = "CHAOS_SEEDS_FROM"
 	envPeers       = "CHAOS_PEERS"
 	envRounds      = "CHAOS_ROUNDS"
 )
@@ -60,8 +62,8 @@ func TestChaos(t *testing.T) {
 	peers := MinPeers
 	if n := envInt(t, envSeeds); n > 0 {
 		seeds = nil
-		for s := range n {
-			seeds = append(seeds, uint64(s+1))
+		for s := max(1, envInt(t, envSeedsFrom)); s <= n; s++ {
+			seeds = append(seeds, uint64(s))
 		}
 		peers = 0 // the seed picks
 	}
