@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -289,10 +290,16 @@ func BenchmarkVerifyBids(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(bids))/1e3, "us/sig")
 	})
-	b.Run("batch", func(b *testing.B) {
-		for range b.N {
-			VerifyBids(bids)
-		}
-		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(bids))/1e3, "us/sig")
-	})
+	// Batches of the sizes replay sees: one bid per push when bids come one at a time, more
+	// when pushes coalesce under load, BidBatch in catch-up.
+	for _, n := range []int{2, 8, BidBatch} {
+		b.Run(fmt.Sprintf("batch=%d", n), func(b *testing.B) {
+			for range b.N {
+				for i := 0; i+n <= len(bids); i += n {
+					VerifyBids(bids[i : i+n])
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*(len(bids)/n*n))/1e3, "us/sig")
+		})
+	}
 }

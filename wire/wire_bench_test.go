@@ -78,3 +78,16 @@ func BenchmarkRangeUnmarshal(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHeadVerify is the check every receiver makes once per pushed range (and once per
+// distinct head it is told of).
+func BenchmarkHeadVerify(b *testing.B) {
+	priv, key := testKey(4)
+	h := SignHead(priv, Head{Key: key, Length: 1000, Root: Hash{7}})
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := h.Verify(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
