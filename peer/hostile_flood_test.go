@@ -382,8 +382,8 @@ func TestHostileFlood(t *testing.T) {
 			}
 		}
 		for _, sb := range bids {
-			send(honest, seller.Key(), methodBid, sb.Marshal(), true) // later, closed auction
-			send(evil, seller.Key(), methodBid, sb.Marshal(), true)   // relayed by another key
+			send(honest, seller.Key(), methodBid, sb.Marshal(), false) // by its bidder, later: the original receipt, nothing appended
+			send(evil, seller.Key(), methodBid, sb.Marshal(), true)    // relayed by another key
 			moved := sb
 			moved.Auction = b2.ID // into another auction: the signature no longer matches
 			send(honest, seller.Key(), methodBid, moved.Marshal(), true)

@@ -110,6 +110,8 @@ func (n *Node) commitBatch(batch []*seqReq) (deferred []*seqReq) {
 	pending := make(map[wire.AuctionID]*pendingBid)
 	var entries [][]byte
 	var accepted []*seqReq
+	inBatch := make(map[wire.SignedBid]int) // bids accepted in this batch -> position in entries
+	var repeats []repeatBid                 // the same bids again, in this batch
 	n.mu.Lock()
 	for i, r := range batch {
 		e := wire.Entry{Time: now.UnixMilli()}
@@ -134,6 +136,19 @@ func (n *Node) commitBatch(batch []*seqReq) (deferred []*seqReq) {
 					Reason: fmt.Sprintf("bid %s is not above the highest bid %s USDt", r.bid.Amount, p.highest)}
 				err = &RejectedError{Reason: err.Error(), Err: auction.ErrNotAboveHighest}
 			}
+			if err != nil {
+				// The very bid accepted already (a retry whose first answer was lost, or a
+				// replay by its bidder) gets the receipt of its entry, not a rejection: a
+				// rejection would tell the bidder that a bid every peer holds did not count.
+				if pos, ok := inBatch[r.bid]; ok {
+					repeats = append(repeats, repeatBid{r, pos})
+					continue
+				}
+				if idx, ok := n.acceptedIndexLocked(r.bid); ok {
+					r.done <- seqResult{index: idx, head: n.store.Own().Head()}
+					continue
+				}
+			}
 			if err == nil {
 				p := pending[r.bid.Auction]
 				if p == nil {
@@ -141,6 +156,7 @@ func (n *Node) commitBatch(batch []*seqReq) (deferred []*seqReq) {
 					pending[r.bid.Auction] = p
 				}
 				p.highest, p.bids = r.bid.Amount, p.bids+1
+				inBatch[r.bid] = len(entries)
 				b := r.bid
 				e.Event = &wire.BidAccepted{Bid: b}
 			}
@@ -180,6 +196,9 @@ commit:
 		for _, r := range accepted {
 			r.done <- seqResult{err: fmt.Errorf("append to own log: %w", err)}
 		}
+		for _, rp := range repeats {
+			rp.r.done <- seqResult{err: fmt.Errorf("append to own log: %w", err)}
+		}
 		return deferred
 	}
 	n.applyNew(n.key, wire.Range{Start: first, Entries: entries})
@@ -189,8 +208,32 @@ commit:
 	for i, r := range accepted {
 		r.done <- seqResult{index: first + uint64(i), head: head, first: first, batch: entries}
 	}
+	for _, rp := range repeats {
+		rp.r.done <- seqResult{index: first + uint64(rp.pos), head: head, first: first, batch: entries}
+	}
 	n.push(wire.Range{Head: head, Start: first, Entries: entries})
 	return deferred
+}
+
+// repeatBid is a bid request for a bid accepted earlier in the same batch, at pos in its entries.
+type repeatBid struct {
+	r   *seqReq
+	pos int
+}
+
+// acceptedIndexLocked returns the index of the entry that accepted exactly sb, if the book holds
+// one. n.mu must be held.
+func (n *Node) acceptedIndexLocked(sb wire.SignedBid) (uint64, bool) {
+	a, ok := n.book.Auction(sb.Auction)
+	if !ok {
+		return 0, false
+	}
+	for _, b := range a.Bids {
+		if b.Signed == sb {
+			return b.Index, true
+		}
+	}
+	return 0, false
 }
 
 // asRejected turns a rule error into a RejectedError carrying its sentinel.

@@ -74,4 +74,26 @@ func TestSequencerCloseAndBidInOneBatch(t *testing.T) {
 			t.Fatalf("auction after close: %+v, want closed with the bid of 7 as winner", got)
 		}
 	})
+	t.Run("the same bid twice", func(t *testing.T) {
+		a, err := seller.Open(ctx, "Desk", amt(t, "5"), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := bid(a, "6")
+		again := &seqReq{kind: seqBid, bid: first.bid, done: make(chan seqResult, 1)}
+		before := seller.store.Own().Len()
+		seller.commitBatch([]*seqReq{first, again})
+		r1, r2 := <-first.done, <-again.done
+		if r1.err != nil || r2.err != nil || r1.index != r2.index {
+			t.Fatalf("in one batch: %+v / %+v, want both accepted at one index", r1, r2)
+		}
+		later := &seqReq{kind: seqBid, bid: first.bid, done: make(chan seqResult, 1)}
+		seller.commitBatch([]*seqReq{later})
+		if r3 := <-later.done; r3.err != nil || r3.index != r1.index || r3.head.Length <= r1.index {
+			t.Fatalf("in a later batch: %+v, want the receipt of index %d", r3, r1.index)
+		}
+		if got := seller.store.Own().Len(); got != before+1 {
+			t.Fatalf("log grew by %d entries, want 1", got-before)
+		}
+	})
 }
