@@ -147,8 +147,10 @@ func TestSampleScenarioInProcess(t *testing.T) {
 	want := "Client#2=75,Client#3=75.5,Client#2=80 winner=Client#2@80 closed"
 	for _, n := range m.nodes {
 		eventually(t, n, "agrees on Pic#1", func() bool { a, _ := findItem(n, "Pic#1"); return history(a) == want })
-		p2, ok := findItem(n, "Pic#2")
-		if !ok || p2.Status != auction.StatusOpen || len(p2.Bids) != 0 {
+		// Pic#2 is in another log, which travels on its own.
+		eventually(t, n, "sees Pic#2", func() bool { _, ok := findItem(n, "Pic#2"); return ok })
+		p2, _ := findItem(n, "Pic#2")
+		if p2.Status != auction.StatusOpen || len(p2.Bids) != 0 {
 			t.Fatalf("%s: Pic#2 = %+v, want open with no bids", n.Name(), p2)
 		}
 	}

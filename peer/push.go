@@ -31,6 +31,10 @@ const (
 	// pushWindow bounds the entries of recent own batches kept in memory for pushing. A peer that
 	// falls further behind gets a range that starts after its end and fetches the gap.
 	pushWindow = 8192
+	// pushRetryMin and pushRetryMax bound the pause before a failed push is sent again (doubling
+	// from the first to the second while it keeps failing).
+	pushRetryMin = 100 * time.Millisecond
+	pushRetryMax = 2 * time.Second
 	// maxPushBytes bounds the encoded size of one push (under the endpoints' default payload
 	// limit of 1 MiB).
 	maxPushBytes = 768 << 10
@@ -108,6 +112,7 @@ func (n *Node) runPusher(k wire.PeerKey, p *pusher) {
 		case <-n.ctx.Done():
 			return
 		}
+		backoff := pushRetryMin
 		for {
 			r, ok := n.nextPush(p)
 			if !ok {
@@ -117,16 +122,33 @@ func (n *Node) runPusher(k wire.PeerKey, p *pusher) {
 			_, err := n.ep.Request(ctx, k, methodPush, r.Marshal())
 			cancel()
 			n.pushesSent.Add(1)
-			if err != nil {
-				n.log.Debug("push", "peer", k.Short(), "start", r.Start, "entries", len(r.Entries), "err", err)
+			if err == nil {
+				backoff = pushRetryMin
+				continue
 			}
+			// Not delivered (a connection closed as a duplicate, a timeout): send it again
+			// after a pause, while the peer stays connected; a disconnect stops this pusher.
+			n.log.Debug("push", "peer", k.Short(), "start", r.Start, "entries", len(r.Entries), "err", err, "retry", backoff)
+			n.unsend(p, r)
 			select {
+			case <-time.After(jitter(backoff)):
 			case <-p.stop:
 				return
-			default:
+			case <-n.ctx.Done():
+				return
 			}
+			backoff = min(2*backoff, pushRetryMax)
 		}
 	}
+}
+
+// unsend marks r as not sent to p, unless more was sent since.
+func (n *Node) unsend(p *pusher, r wire.Range) {
+	n.pushMu.Lock()
+	if p.sent == r.Head.Length {
+		p.sent = r.Start
+	}
+	n.pushMu.Unlock()
 }
 
 // nextPush returns the next range to send to p, coalescing consecutive batches under the last
