@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/auction-tui/auction-tui/wire"
 )
@@ -18,29 +17,11 @@ import (
 // *EquivocationError and changes nothing. Other failures are a *VerifyError, ErrBadRange, ErrGap
 // or ErrTooLarge, and change nothing. At most MaxRange entries per call.
 func (s *Store) RecoverOwn(ctx context.Context, head wire.SignedHead, start uint64, entries [][]byte) (added int, err error) {
-	if err := contextErr(ctx); err != nil {
-		return 0, err
-	}
 	if head.Key != s.key {
 		return 0, &VerifyError{Key: head.Key, Reason: "not a head of the own log"}
 	}
-	if len(entries) > MaxRange {
-		return 0, fmt.Errorf("%w: %d entries (at most %d)", ErrBadRange, len(entries), MaxRange)
-	}
-	for i, e := range entries {
-		if len(e) > MaxEntrySize {
-			return 0, fmt.Errorf("%w: entry %d is %d bytes (at most %d)", ErrTooLarge, start+uint64(i), len(e), MaxEntrySize)
-		}
-	}
-	if err := s.checkHead(head); err != nil {
+	if err := s.checkRange(ctx, head, start, entries); err != nil {
 		return 0, err
-	}
-	end := start + uint64(len(entries))
-	if end < start || end != head.Length {
-		return 0, fmt.Errorf("%w: range [%d, %d) does not end at the head length %d", ErrBadRange, start, end, head.Length)
-	}
-	if s.isClosed() {
-		return 0, ErrClosed
 	}
 	// The committer takes the same lock: no append interleaves with a recovery.
 	s.importLock(s.key).Lock()

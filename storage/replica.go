@@ -29,29 +29,11 @@ import (
 // log are serialised.
 func (s *Store) Import(ctx context.Context, head wire.SignedHead, start uint64, entries [][]byte) (added int, err error) {
 	k := head.Key
-	if err := contextErr(ctx); err != nil {
-		return 0, err
-	}
-	if len(entries) > MaxRange {
-		return 0, fmt.Errorf("%w: %d entries (at most %d)", ErrBadRange, len(entries), MaxRange)
-	}
-	for i, e := range entries {
-		if len(e) > MaxEntrySize {
-			return 0, fmt.Errorf("%w: entry %d is %d bytes (at most %d)", ErrTooLarge, start+uint64(i), len(e), MaxEntrySize)
-		}
-	}
 	if k == s.key {
 		return 0, ErrOwnLog
 	}
-	if err := s.checkHead(head); err != nil {
+	if err := s.checkRange(ctx, head, start, entries); err != nil {
 		return 0, err
-	}
-	end := start + uint64(len(entries))
-	if end < start || end != head.Length {
-		return 0, fmt.Errorf("%w: range [%d, %d) does not end at the head length %d", ErrBadRange, start, end, head.Length)
-	}
-	if s.isClosed() {
-		return 0, ErrClosed
 	}
 	s.importLock(k).Lock()
 	defer s.importLock(k).Unlock()
@@ -65,6 +47,33 @@ func (s *Store) Import(ctx context.Context, head wire.SignedHead, start uint64, 
 	return s.extend(s.rep, st, head, start, entries, func(index uint64) error {
 		return &VerifyError{Key: k, Reason: fmt.Sprintf("entry %d differs from the verified copy", index)}
 	}, func() error { return s.equivocate(k, st.head, head) })
+}
+
+// checkRange makes the checks that need no stored state on a range offered for log head.Key:
+// the context, at most MaxRange entries of at most MaxEntrySize bytes, the head's signature, a
+// range that ends at the head's length, and an open store.
+func (s *Store) checkRange(ctx context.Context, head wire.SignedHead, start uint64, entries [][]byte) error {
+	if err := contextErr(ctx); err != nil {
+		return err
+	}
+	if len(entries) > MaxRange {
+		return fmt.Errorf("%w: %d entries (at most %d)", ErrBadRange, len(entries), MaxRange)
+	}
+	for i, e := range entries {
+		if len(e) > MaxEntrySize {
+			return fmt.Errorf("%w: entry %d is %d bytes (at most %d)", ErrTooLarge, start+uint64(i), len(e), MaxEntrySize)
+		}
+	}
+	if err := s.checkHead(head); err != nil {
+		return err
+	}
+	if end := start + uint64(len(entries)); end < start || end != head.Length {
+		return fmt.Errorf("%w: range [%d, %d) does not end at the head length %d", ErrBadRange, start, end, head.Length)
+	}
+	if s.isClosed() {
+		return ErrClosed
+	}
+	return nil
 }
 
 // extend adds to log st.key, held in db, the entries of [start, head.Length) it lacks, after
