@@ -5,7 +5,7 @@ And it also supports data structure such as list、set、sorted set etc.
 
 NutsDB currently works on Mac OS, Linux and Windows.
 
-Usage
+# Usage
 
 NutsDB has the following main types: DB, BPTree, Entry, DataFile And Tx. and NutsDB supports bucket, A bucket is
 a collection of unique keys that are associated with values.
