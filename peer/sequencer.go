@@ -89,17 +89,7 @@ func (n *Node) runSequencer() {
 			}
 		}
 		n.waitOwnRecovery()
-		batch := append([]*seqReq{first}, carry...)
-		carry = nil
-	drain:
-		for len(batch) < MaxBatch {
-			select {
-			case r := <-n.seq:
-				batch = append(batch, r)
-			default:
-				break drain
-			}
-		}
+		batch := drainInto(n.seq, append([]*seqReq{first}, carry...), MaxBatch)
 		carry = n.commitBatch(batch)
 	}
 }
@@ -413,6 +403,20 @@ func (n *Node) handleBid(ctx context.Context, req *rpc.Request) ([]byte, error) 
 	return wire.BidReceipt{Head: res.head, Index: res.index}.Marshal(), nil
 }
 
+// drainInto appends to batch what ch holds right now, without waiting, until batch has max
+// elements, and returns it.
+func drainInto[T any](ch <-chan T, batch []T, max int) []T {
+	for len(batch) < max {
+		select {
+		case r := <-ch:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
 // verifyReq is one bid signature waiting for the seller's verifier.
 type verifyReq struct {
 	bid  wire.SignedBid
@@ -447,18 +451,9 @@ func (n *Node) runVerifier() {
 	for {
 		select {
 		case r := <-n.verifyq:
-			reqs = append(reqs[:0], r)
+			reqs = drainInto(n.verifyq, append(reqs[:0], r), MaxBatch)
 		case <-n.ctx.Done():
 			return
-		}
-	drain:
-		for len(reqs) < MaxBatch {
-			select {
-			case r := <-n.verifyq:
-				reqs = append(reqs, r)
-			default:
-				break drain
-			}
 		}
 		bids = bids[:0]
 		for _, r := range reqs {
