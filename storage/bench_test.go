@@ -383,6 +383,41 @@ func BenchmarkHeapPerEntry(b *testing.B) {
 		b.ReportMetric(per, "heapB/entry")
 		b.ReportMetric(disk, "diskB/entry")
 	})
+	b.Run("reopen", func(b *testing.B) {
+		// A store holding heapEntries entries (a replica imported one entry at a time and
+		// the own log appended 16 at a time), closed and opened again: what the index
+		// rebuilt from the data files keeps.
+		dir := b.TempDir()
+		s, err := Open(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		src := newImportSource(b)
+		src.at(b, heapEntries-1)
+		for i := range heapEntries {
+			if _, err := s.Import(context.Background(), src.heads[i], uint64(i), src.entries[i:i+1]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		es := benchEntries(heapEntries)
+		for off := 0; off < heapEntries; off += 16 {
+			if _, _, err := s.Own().Append(context.Background(), es[off:off+16]...); err != nil {
+				b.Fatal(err)
+			}
+		}
+		_ = s.Close()
+		var per float64
+		for b.Loop() {
+			h0 := liveHeap()
+			s, err := Open(dir)
+			if err != nil {
+				b.Fatal(err)
+			}
+			per = float64(liveHeap()-h0) / (2 * heapEntries)
+			_ = s.Close()
+		}
+		b.ReportMetric(per, "heapB/entry")
+	})
 	b.Run("append16", func(b *testing.B) {
 		es := benchEntries(heapEntries)
 		var per float64

@@ -27,11 +27,17 @@
 // Buckets, in each database (the "q" bucket is used in the replica database only, "m" in the own
 // one only):
 //
-//   - "e": key = log key (32 B) || index (8 B big-endian); value = n (1 B) || n tree nodes
-//     (32 B each) || entry bytes. The n nodes are the RFC 6962 subtree hashes at levels 1..n
-//     completed by appending this entry (n = the number of trailing one bits of the index), so
-//     every node of the Merkle tree is stored exactly once: about 32 bytes per entry. Any
-//     compact range, and so the root at any length, is O(log n) reads.
+//   - "e": key = log key (32 B) || index (8 B big-endian); value = the entry's record: n (1 B)
+//     || n tree nodes (32 B each) || entry bytes. The n nodes are the RFC 6962 subtree hashes at
+//     levels 1..n completed by appending this entry (n = the number of trailing one bits of the
+//     index), so every node of the Merkle tree is stored exactly once: about 32 bytes per entry.
+//     Any compact range, and so the root at any length, is O(log n) reads. Only a log's tail
+//     lives here: see "c".
+//   - "c": key = log key || chunk number (8 B big-endian); value = 64 records, each preceded by
+//     its length (uvarint). The transaction that makes a log's length cross a multiple of 64
+//     moves the records of the chunk it completes from "e" into one "c" key, because nutsdb
+//     keeps every key in RAM (about 190 B each): a log costs about 3 B of RAM per entry plus at
+//     most 63 tail keys, instead of 190 B per entry. Readers look in "c" first, then "e".
 //   - "h": key = log key; value = latest signed head (wire.SignedHeadSize B) || the length of the
 //     head before it (8 B). Open re-hashes the entries between those two lengths (the last
 //     commit) from the stored tree state and checks the root against the signed head.

@@ -209,14 +209,15 @@ func (l *Log) Range(start, end uint64) ([][]byte, error) {
 	}
 	out := make([][]byte, 0, end-start)
 	err := l.s.dbFor(l.key).db.View(func(tx *nutsdb.Tx) error {
+		rd := newRecordReader(tx, l.key)
 		for i := start; i < end; i++ {
-			v, err := tx.Get(bEntries, entryKey(l.key, i))
+			_, e, err := rd.entry(i)
 			if err != nil {
+				var ve *VerifyError
+				if errors.As(err, &ve) {
+					return err
+				}
 				return fmt.Errorf("storage: read entry %d of log %s: %w", i, l.key.Short(), err)
-			}
-			_, e, err := decodeRecord(i, v)
-			if err != nil {
-				return &VerifyError{Key: l.key, Reason: err.Error()}
 			}
 			out = append(out, bytes.Clone(e))
 		}
@@ -332,17 +333,14 @@ func (l *Log) Verify(ctx context.Context) error {
 // checkEntries appends entries [start, end) of log k, read from tx, to r and checks the nodes
 // stored with each entry against the recomputed ones.
 func checkEntries(tx *nutsdb.Tx, k wire.PeerKey, r *compact.Range, start, end uint64) error {
+	rd := newRecordReader(tx, k)
 	for i := start; i < end; i++ {
-		v, err := tx.Get(bEntries, entryKey(k, i))
+		nodes, e, err := rd.entry(i)
 		if err != nil {
 			if errors.Is(err, nutsdb.ErrKeyNotFound) {
 				return &VerifyError{Key: k, Reason: fmt.Sprintf("entry %d is missing", i)}
 			}
 			return err
-		}
-		nodes, e, err := decodeRecord(i, v)
-		if err != nil {
-			return &VerifyError{Key: k, Reason: err.Error()}
 		}
 		got, err := appendLeaves(r, [][]byte{e})
 		if err != nil {
@@ -359,18 +357,14 @@ func checkEntries(tx *nutsdb.Tx, k wire.PeerKey, r *compact.Range, start, end ui
 
 // nodeAt reads the tree node at level, index of log k: the leaf hash of an entry for level 0, or
 // the node stored with the entry that completed it.
-func nodeAt(tx *nutsdb.Tx, k wire.PeerKey, level uint, index uint64) ([]byte, error) {
+func nodeAt(rd *recordReader, level uint, index uint64) ([]byte, error) {
 	i := (index+1)<<level - 1
-	v, err := tx.Get(bEntries, entryKey(k, i))
+	nodes, e, err := rd.entry(i)
 	if err != nil {
 		if errors.Is(err, nutsdb.ErrKeyNotFound) {
-			return nil, &VerifyError{Key: k, Reason: fmt.Sprintf("entry %d is missing", i)}
+			return nil, &VerifyError{Key: rd.k, Reason: fmt.Sprintf("entry %d is missing", i)}
 		}
 		return nil, err
-	}
-	nodes, e, err := decodeRecord(i, v)
-	if err != nil {
-		return nil, &VerifyError{Key: k, Reason: err.Error()}
 	}
 	if level == 0 {
 		return hasher.HashLeaf(e), nil
@@ -380,13 +374,14 @@ func nodeAt(tx *nutsdb.Tx, k wire.PeerKey, level uint, index uint64) ([]byte, er
 
 // compactAt builds the compact range [0, n) of log k from stored nodes: O(log n) reads.
 func compactAt(tx *nutsdb.Tx, k wire.PeerKey, n uint64) (*compact.Range, error) {
+	rd := newRecordReader(tx, k)
 	var hs [][]byte
 	for level := 63; level >= 0; level-- {
 		if n&(1<<uint(level)) == 0 {
 			continue
 		}
 		begin := n >> (uint(level) + 1) << (uint(level) + 1)
-		h, err := nodeAt(tx, k, uint(level), begin>>uint(level))
+		h, err := nodeAt(rd, uint(level), begin>>uint(level))
 		if err != nil {
 			return nil, err
 		}
@@ -407,7 +402,7 @@ func (s *Store) verifyTail(k wire.PeerKey, h wire.SignedHead, prev uint64) (*log
 		if err := checkEntries(tx, k, r, prev, h.Length); err != nil {
 			return err
 		}
-		if _, err := tx.Get(bEntries, entryKey(k, h.Length)); err == nil {
+		if _, err := newRecordReader(tx, k).record(h.Length); err == nil {
 			return &VerifyError{Key: k, Reason: fmt.Sprintf("entry %d stored beyond the head", h.Length)}
 		}
 		return nil
@@ -431,12 +426,9 @@ func (s *Store) rebuildLog(k wire.PeerKey, old wire.SignedHead, reason string) (
 	var n uint64
 	var roots = map[uint64]wire.Hash{}
 	err := s.dbFor(k).db.View(func(tx *nutsdb.Tx) error {
+		rd := newRecordReader(tx, k)
 		for ; ; n++ {
-			v, err := tx.Get(bEntries, entryKey(k, n))
-			if err != nil {
-				return nil
-			}
-			_, e, err := decodeRecord(n, v)
+			_, e, err := rd.entry(n)
 			if err != nil {
 				return nil
 			}
@@ -477,10 +469,8 @@ func (s *Store) rebuildLog(k wire.PeerKey, old wire.SignedHead, reason string) (
 		total = max(old.Length, n)
 	}
 	err = s.dbFor(k).update(func(tx *nutsdb.Tx) error {
-		for i := keep; i < n; i++ {
-			if err := tx.Delete(bEntries, entryKey(k, i)); err != nil {
-				return err
-			}
+		if err := truncateRecords(tx, k, keep, max(n, old.Length)); err != nil {
+			return err
 		}
 		if head.Length == 0 {
 			if err := tx.Delete(bHead, k[:]); err != nil && !isEmptyErr(err) {

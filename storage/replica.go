@@ -131,10 +131,12 @@ func (s *Store) extend(db *kvdb, st *logState, head wire.SignedHead, start uint6
 // in the head history (thinned behind its window) and as the log's current head.
 func putExtension(tx *nutsdb.Tx, head wire.SignedHead, prev uint64, nodes [][][]byte, entries [][]byte) error {
 	k := head.Key
+	recs := make([][]byte, len(entries))
 	for j, e := range entries {
-		if err := tx.Put(bEntries, entryKey(k, prev+uint64(j)), encodeRecord(nodes[j], e), nutsdb.Persistent); err != nil {
-			return err
-		}
+		recs[j] = encodeRecord(nodes[j], e)
+	}
+	if err := putRecords(tx, k, prev, recs); err != nil {
+		return err
 	}
 	if err := tx.Put(bHeads, entryKey(k, head.Length), head.Marshal(), nutsdb.Persistent); err != nil {
 		return err

@@ -401,7 +401,7 @@ func (s *Store) dbFor(k wire.PeerKey) *kvdb {
 func (s *kvdb) initBuckets() error {
 	missing := false
 	_ = s.db.View(func(tx *nutsdb.Tx) error {
-		for _, b := range []string{bEntries, bHead, bHeads, bEquiv, bMeta} {
+		for _, b := range []string{bEntries, bChunks, bHead, bHeads, bEquiv, bMeta} {
 			if !tx.ExistBucket(nutsdb.DataStructureBTree, b) {
 				missing = true
 			}
@@ -412,7 +412,7 @@ func (s *kvdb) initBuckets() error {
 		return nil
 	}
 	err := s.update(func(tx *nutsdb.Tx) error {
-		for _, b := range []string{bEntries, bHead, bHeads, bEquiv, bMeta} {
+		for _, b := range []string{bEntries, bChunks, bHead, bHeads, bEquiv, bMeta} {
 			if !tx.ExistBucket(nutsdb.DataStructureBTree, b) {
 				if err := tx.NewBucket(nutsdb.DataStructureBTree, b); err != nil {
 					return err

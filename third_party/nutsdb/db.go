@@ -963,6 +963,10 @@ func (db *DB) createRecordByModeWithFidAndOff(fid int64, off uint64, entry *Entr
 	}
 
 	if db.opt.EntryIdxMode == HintKeyAndRAMIdxMode {
+		// auction-tui patch: entry.Key aliases the buffer readEntry read the whole record into
+		// (key and value), and the index keeps the key for as long as the database is open: a
+		// copy keeps only the key's bytes in RAM instead of the whole record.
+		record.WithKey(bytes.Clone(entry.Key))
 		record.WithFileId(fid).
 			WithDataPos(off).
 			WithValueSize(uint32(len(entry.Value)))
