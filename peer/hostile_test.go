@@ -145,10 +145,13 @@ func TestHostilePeers(t *testing.T) {
 		fork := h.Head
 		fork.Root[0] ^= 0xff // a second, inconsistent head for the same length
 		forged := wire.SignHead(evil.priv, fork)
-		if _, err := evil.ep.Request(ctx, honest.Key(), methodHeads, wire.Heads{Heads: []wire.SignedHead{forged}}.Marshal()); err != nil {
-			t.Fatal(err)
-		}
+		// A node checks one heads set per caller at a time and drops sets that arrive while it
+		// is busy (the reconcile of the exchange above may still run on a loaded machine), so
+		// the forged head is sent again on every poll until it is checked.
 		eventually(t, honest, "flags evil", func() bool {
+			if _, err := evil.ep.Request(ctx, honest.Key(), methodHeads, wire.Heads{Heads: []wire.SignedHead{forged}}.Marshal()); err != nil {
+				t.Fatal(err)
+			}
 			for _, p := range honest.Peers() {
 				if p.Key == evil.Key() {
 					return p.Equivocated
