@@ -3,6 +3,7 @@ package auction
 import (
 	"bytes"
 	"cmp"
+	"container/heap"
 	"errors"
 	"fmt"
 	"math"
@@ -20,6 +21,14 @@ import (
 //
 // A Book is safe for concurrent use: Apply takes a write lock, queries a read lock. The book keeps
 // no clock of its own; callers pass the time where a rule needs it.
+//
+// Memory stays bounded however long the logs grow: the book holds every open auction but only the
+// most recently closed ones (DefaultClosedKept; see WithClosedKept). The closed auctions it drops
+// are the oldest by closing time (the close entry's Time, then id), so books fed the same logs
+// still hold the same auctions once they have applied every entry, in whatever order. A dropped
+// auction stays in its seller's signed log; the book answers for it as for an id it never saw
+// (ErrUnknownAuction, ErrNotFound), and no rule outcome changes: a later entry can neither bid
+// on nor close an auction that is already closed.
 type Book struct {
 	mu        sync.RWMutex
 	next      map[wire.PeerKey]uint64                           // per log: index of the next entry to apply
@@ -29,6 +38,25 @@ type Book struct {
 	sorted    bool                                              // order is sorted
 	bidderOf  map[wire.PeerKey][]*auctionState                  // per bidder: auctions it has accepted bids in
 	openTimed map[wire.PeerKey]map[wire.AuctionID]*auctionState // per seller: its open auctions with a deadline
+	closed    closedHeap                                        // the closed auctions kept, oldest close first
+	keep      int                                               // how many closed auctions to keep; < 0: all
+	dropped   int                                               // dropped auctions still in order
+}
+
+// DefaultClosedKept is how many closed auctions a Book keeps by default: the 1,000 most recently
+// closed. With about 1 KiB per auction and its bids, that bounds a book's closed history to about
+// 1 MiB, and it is more than a dashboard shows.
+const DefaultClosedKept = 1000
+
+// Option configures a Book.
+type Option func(*Book)
+
+// WithClosedKept sets how many closed auctions the book keeps (default DefaultClosedKept); n < 0
+// keeps every closed auction, so memory grows with the logs (for tools that check a whole
+// history). n = 0 drops an auction as soon as it closes (the change that closes it still carries
+// its final state).
+func WithClosedKept(n int) Option {
+	return func(b *Book) { b.keep = n }
 }
 
 // auctionState is the book's record of one auction.
@@ -42,18 +70,45 @@ type auctionState struct {
 	endsAt   int64                     // EndsAt in Unix ms, 0 for an auction closed by hand
 	hex      string                    // a.ID as lowercase hex, for Find
 	bidders  map[wire.PeerKey]struct{} // bidders with an accepted bid here
+	closedAt int64                     // ClosedAt in Unix ms, once closed
+	dropped  bool                      // dropped from the book's closed history
+}
+
+// closedHeap is a min-heap of closed auctions by (closedAt, id): the root is the one to drop next.
+type closedHeap []*auctionState
+
+func (h closedHeap) Len() int { return len(h) }
+func (h closedHeap) Less(i, j int) bool {
+	if h[i].closedAt != h[j].closedAt {
+		return h[i].closedAt < h[j].closedAt
+	}
+	return bytes.Compare(h[i].a.ID[:], h[j].a.ID[:]) < 0
+}
+func (h closedHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *closedHeap) Push(x any)   { *h = append(*h, x.(*auctionState)) }
+func (h *closedHeap) Pop() any {
+	old := *h
+	st := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return st
 }
 
 // NewBook returns an empty book.
-func NewBook() *Book {
-	return &Book{
+func NewBook(opts ...Option) *Book {
+	b := &Book{
 		next:      make(map[wire.PeerKey]uint64),
 		names:     make(map[wire.PeerKey]string),
 		auctions:  make(map[wire.AuctionID]*auctionState),
 		sorted:    true,
 		bidderOf:  make(map[wire.PeerKey][]*auctionState),
 		openTimed: make(map[wire.PeerKey]map[wire.AuctionID]*auctionState),
+		keep:      DefaultClosedKept,
 	}
+	for _, o := range opts {
+		o(b)
+	}
+	return b
 }
 
 // Apply applies entry index of writer's log and reports what changed.
@@ -228,6 +283,7 @@ func (b *Book) apply(writer wire.PeerKey, index uint64, e wire.Entry, sig sigVer
 			w := *ch.Auction.Winner
 			ch.Bid = &w
 		}
+		b.trimClosed()
 		return ch, nil
 	}
 	return Change{}, badEntry(writer, index, e.Validate())
@@ -331,7 +387,7 @@ func (b *Book) Auction(id wire.AuctionID) (Auction, bool) {
 	return b.snapshot(st), true
 }
 
-// Auctions returns snapshots of every auction, ordered by OpenedAt then by id. It costs
+// Auctions returns snapshots of every auction the book holds (see Book), ordered by OpenedAt then by id. It costs
 // O(auctions): the snapshots share their Bids backing arrays with the book (read-only; appending
 // to a snapshot's Bids copies).
 func (b *Book) Auctions() []Auction {
@@ -347,11 +403,11 @@ func (b *Book) Auctions() []Auction {
 	return b.snapshotAll()
 }
 
-// Len returns the number of auctions in the book.
+// Len returns the number of auctions the book holds: every open one and the closed ones kept.
 func (b *Book) Len() int {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	return len(b.order)
+	return len(b.order) - b.dropped
 }
 
 // Find returns the one auction whose id, in hex, starts with prefix: 1 to 2*wire.AuctionIDSize
@@ -372,7 +428,7 @@ func (b *Book) Find(prefix string) (Auction, error) {
 	var found *auctionState
 	n := 0
 	for _, st := range b.order {
-		if strings.HasPrefix(st.hex, p) {
+		if !st.dropped && strings.HasPrefix(st.hex, p) {
 			found = st
 			n++
 		}
@@ -634,11 +690,45 @@ func (b *Book) checkClose(writer wire.PeerKey, id wire.AuctionID, winner *wire.S
 func (b *Book) close(st *auctionState, t int64) {
 	st.a.Status = StatusClosed
 	st.a.ClosedAt = msTime(t)
+	st.closedAt = t
+	if b.keep >= 0 {
+		heap.Push(&b.closed, st)
+	}
 	if m := b.openTimed[st.a.Seller]; m != nil {
 		delete(m, st.a.ID)
 		if len(m) == 0 {
 			delete(b.openTimed, st.a.Seller)
 		}
+	}
+}
+
+// trimClosed drops the oldest closed auctions beyond the number kept.
+func (b *Book) trimClosed() {
+	if b.keep < 0 {
+		return
+	}
+	for len(b.closed) > b.keep {
+		b.drop(heap.Pop(&b.closed).(*auctionState))
+	}
+}
+
+// drop removes closed auction st from the book: from the id index, its bidders' lists and, in
+// batches, from b.order.
+func (b *Book) drop(st *auctionState) {
+	delete(b.auctions, st.a.ID)
+	for bidder := range st.bidders {
+		list := slices.DeleteFunc(b.bidderOf[bidder], func(x *auctionState) bool { return x == st })
+		if len(list) == 0 {
+			delete(b.bidderOf, bidder)
+		} else {
+			b.bidderOf[bidder] = list
+		}
+	}
+	st.dropped = true
+	b.dropped++
+	if b.dropped > len(b.order)/2 {
+		b.order = slices.DeleteFunc(b.order, func(x *auctionState) bool { return x.dropped })
+		b.dropped = 0
 	}
 }
 
@@ -656,11 +746,13 @@ func (b *Book) snapshot(st *auctionState) Auction {
 	return a
 }
 
-// snapshotAll returns snapshots of b.order, which must be sorted.
+// snapshotAll returns snapshots of the auctions in b.order, which must be sorted.
 func (b *Book) snapshotAll() []Auction {
-	out := make([]Auction, len(b.order))
-	for i, st := range b.order {
-		out[i] = b.snapshot(st)
+	out := make([]Auction, 0, len(b.order)-b.dropped)
+	for _, st := range b.order {
+		if !st.dropped {
+			out = append(out, b.snapshot(st))
+		}
 	}
 	return out
 }

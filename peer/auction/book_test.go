@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -693,4 +694,118 @@ func TestApplyLog(t *testing.T) {
 	for _, r := range NewBook().ApplyLog(s.key, 1, s.log[1:3]) {
 		wantRule(t, r.Err, ErrOutOfOrder)
 	}
+}
+
+// TestClosedKept: a book keeps every open auction and only the most recently closed ones, by
+// closing time; a dropped auction answers as unknown, its bidders' lists forget it, and an entry
+// naming it is rejected and still consumed.
+func TestClosedKept(t *testing.T) {
+	seller, bidder := newPeer(1), newPeer(2)
+	m := &market{t: t, book: NewBook(WithClosedKept(2))}
+	var ids []wire.AuctionID
+	for i := range 5 {
+		id := m.open(seller, fmt.Sprintf("item %d", i), usdt(10), t0+int64(i), 0)
+		m.bid(seller, bidder, id, usdt(11), t0+10+int64(i))
+		ids = append(ids, id)
+	}
+	// Close them out of order of opening: 3, 0, 4, 1 (2 stays open).
+	for k, i := range []int{3, 0, 4, 1} {
+		winner, err := m.book.CheckClose(seller.key, ids[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch := m.must(seller, t0+1000+int64(k), &wire.Close{Auction: ids[i], Winner: winner})
+		if ch.Kind != ChangeClosed || ch.Auction.Status != StatusClosed || ch.Auction.Winner == nil {
+			t.Fatalf("close of %d: change %+v", i, ch)
+		}
+	}
+	// Kept: open 2, closed 4 and 1 (the two closed last). Dropped: 3 and 0.
+	held := map[wire.AuctionID]bool{}
+	for _, a := range m.book.Auctions() {
+		held[a.ID] = true
+	}
+	for i, want := range []bool{false, true, true, false, true} {
+		if held[ids[i]] != want {
+			t.Errorf("auction %d held = %v, want %v", i, held[ids[i]], want)
+		}
+		_, ok := m.book.Auction(ids[i])
+		_, err := m.book.Find(ids[i].String())
+		if ok != want || (err == nil) != want {
+			t.Errorf("auction %d: Auction ok %v, Find err %v; want held %v", i, ok, err, want)
+		}
+	}
+	if m.book.Len() != 3 {
+		t.Errorf("Len = %d, want 3", m.book.Len())
+	}
+	if got := len(m.book.bidderOf[bidder.key]); got != 3 {
+		t.Errorf("bidder is listed in %d auctions, want the 3 held", got)
+	}
+	checkInvariants(t, m.book, true)
+	// A bid entry and a close naming a dropped auction are rejected and consumed.
+	before := m.book.Applied(seller.key)
+	_, err := m.apply(seller, t0+2000, &wire.BidAccepted{Bid: bidder.bid(ids[3], usdt(50), t0+2000)})
+	wantRule(t, err, ErrUnknownAuction)
+	_, err = m.apply(seller, t0+2001, &wire.Close{Auction: ids[0]})
+	wantRule(t, err, ErrUnknownAuction)
+	if m.book.Applied(seller.key) != before+2 {
+		t.Fatalf("rejected entries not consumed")
+	}
+	// A close applied late with an older time than every kept one is dropped at once, but
+	// its change still carries the final state.
+	winner, _ := m.book.CheckClose(seller.key, ids[2])
+	ch := m.must(seller, t0+500, &wire.Close{Auction: ids[2], Winner: winner})
+	if ch.Auction.Status != StatusClosed || ch.Auction.Winner == nil {
+		t.Fatalf("late close change %+v", ch)
+	}
+	if _, ok := m.book.Auction(ids[2]); ok {
+		t.Fatal("a close older than every kept one was kept")
+	}
+}
+
+// TestClosedKeptBoundsMemory: a book fed an endless market (open, bid, close, again) keeps the
+// same number of auctions and about the same live heap, however many it has seen.
+func TestClosedKeptBoundsMemory(t *testing.T) {
+	seller, bidder := newPeer(1), newPeer(2)
+	b := NewBook(WithClosedKept(100))
+	var index uint64 // the seller's log, applied without keeping it
+	now := t0
+	apply := func(ev wire.Event) Change {
+		t.Helper()
+		ch, err := b.Apply(seller.key, index, wire.Entry{Time: now, Event: ev})
+		if err != nil {
+			t.Fatalf("entry %d: %v", index, err)
+		}
+		index++
+		return ch
+	}
+	round := func(n int) {
+		for range n {
+			now += 10
+			id := apply(&wire.Open{Item: "lamp", Price: usdt(10), Currency: wire.Currency}).Auction.ID
+			apply(&wire.BidAccepted{Bid: bidder.bid(id, usdt(11), now)})
+			apply(&wire.BidAccepted{Bid: bidder.bid(id, usdt(12), now)})
+			winner, _ := b.CheckClose(seller.key, id)
+			apply(&wire.Close{Auction: id, Winner: winner})
+		}
+	}
+	round(1000)
+	h1 := liveHeap()
+	round(10_000)
+	h2 := liveHeap()
+	if b.Len() != 100 || len(b.auctions) != 100 || len(b.closed) != 100 || len(b.order) > 2*100+1 || len(b.bidderOf[bidder.key]) != 100 {
+		t.Fatalf("after 11,000 auctions: Len %d, index %d, closed %d, order %d, bidder's list %d",
+			b.Len(), len(b.auctions), len(b.closed), len(b.order), len(b.bidderOf[bidder.key]))
+	}
+	// 10,000 more auctions of about 1 KiB each would be about 10 MiB if kept.
+	if grew := h2 - h1; grew > 1<<20 {
+		t.Fatalf("heap grew %d bytes over 10,000 auctions", grew)
+	}
+	runtime.KeepAlive(b)
+}
+
+func liveHeap() int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
 }
