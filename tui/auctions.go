@@ -37,10 +37,13 @@ func fresher(a, b *auction.Auction) bool {
 	return len(b.Bids) >= len(a.Bids)
 }
 
-// auctionsPane is the auctions list: every auction known, filtered and sorted (open first, then
-// newest first), with a selection that follows its auction across re-sorts.
+// auctionsPane is the auctions list: every open auction known and the most recently closed ones
+// (as many as the engine's book keeps, auction.DefaultClosedKept), filtered and sorted (open
+// first, then newest first), with a selection that follows its auction across re-sorts.
 type auctionsPane struct {
 	byID   map[wire.AuctionID]*entry
+	closed int      // closed auctions in byID
+	keep   int      // closed auctions kept in byID; the oldest closed beyond it are dropped
 	rows   []*entry // filtered and sorted; rebuilt by rebuild
 	sel    wire.AuctionID
 	hasSel bool
@@ -52,7 +55,7 @@ type auctionsPane struct {
 }
 
 func newAuctionsPane() auctionsPane {
-	return auctionsPane{byID: make(map[wire.AuctionID]*entry), flash: make(map[wire.AuctionID]time.Time)}
+	return auctionsPane{byID: make(map[wire.AuctionID]*entry), flash: make(map[wire.AuctionID]time.Time), keep: auction.DefaultClosedKept}
 }
 
 // put stores a, unless a state at least as fresh is held already. It returns the state held
@@ -64,15 +67,41 @@ func (p *auctionsPane) put(a auction.Auction) (prev *auction.Auction, stored boo
 		if !fresher(&old.a, &a) {
 			return prev, false
 		}
-		if old.a.Item == a.Item && old.a.SellerName == a.SellerName {
-			p.byID[a.ID] = &entry{a: a, item: old.item, seller: old.seller, lower: old.lower}
-			p.dirty = true
-			return prev, true
-		}
 	}
-	p.byID[a.ID] = newEntry(a)
+	if a.Status == auction.StatusClosed && (!ok || old.a.Status != auction.StatusClosed) {
+		p.closed++
+	}
+	if ok && old.a.Item == a.Item && old.a.SellerName == a.SellerName {
+		p.byID[a.ID] = &entry{a: a, item: old.item, seller: old.seller, lower: old.lower}
+	} else {
+		p.byID[a.ID] = newEntry(a)
+	}
 	p.dirty = true
+	p.trimClosed()
 	return prev, true
+}
+
+// trimClosed drops the closed auctions that closed longest ago, beyond p.keep, as the engine's
+// book does; the selected auction stays.
+func (p *auctionsPane) trimClosed() {
+	for p.closed > p.keep {
+		var oldest *entry
+		for _, e := range p.byID {
+			if e.a.Status != auction.StatusClosed || (p.hasSel && e.a.ID == p.sel) {
+				continue
+			}
+			if oldest == nil || e.a.ClosedAt.Before(oldest.a.ClosedAt) ||
+				(e.a.ClosedAt.Equal(oldest.a.ClosedAt) && e.a.ID.String() < oldest.a.ID.String()) {
+				oldest = e
+			}
+		}
+		if oldest == nil {
+			return
+		}
+		delete(p.byID, oldest.a.ID)
+		delete(p.flash, oldest.a.ID)
+		p.closed--
+	}
 }
 
 // get returns the entry of id, or nil.
