@@ -163,8 +163,14 @@ type Report struct {
 	// RoundsRun is the number of workload rounds run.
 	RoundsRun int
 
-	// Schedule lists the faults as they were applied, one line each ("round 3: crash p02").
+	// Schedule lists the faults as they were applied, one line each ("round 3: crash p02"): the
+	// last maxSchedule of them (a soak applies thousands; the seed replays them all anyway).
 	Schedule []string
+	// ScheduleDropped counts the oldest schedule lines dropped beyond maxSchedule.
+	ScheduleDropped int
+	// Settled counts the auctions checked closed on every live peer during the run, whose
+	// records the harness then released (see harness.settle).
+	Settled int
 
 	// Violations lists every broken invariant, one sentence each; empty when the run passed.
 	Violations []string
@@ -204,8 +210,9 @@ type harness struct {
 
 	mu       sync.Mutex // guards the outcome records below, written by concurrent operations
 	slots    []*slot
-	acked    []ackBid
-	rejected []rejBid
+	acked    []ackBid // acknowledged bids not settled yet
+	rejected []rejBid // rejected bids not settled yet
+	settled  *slot    // stands in h.slots for every settled slot (see settle)
 	rep      Report
 }
 
@@ -235,7 +242,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	h := &harness{cfg: cfg, rng: rng, log: cfg.Logger, rep: Report{Seed: cfg.Seed, Peers: cfg.Peers}}
+	h := &harness{cfg: cfg, rng: rng, log: cfg.Logger, rep: Report{Seed: cfg.Seed, Peers: cfg.Peers}, settled: &slot{closing: true, closed: true}}
 	if !cfg.NoFaults {
 		h.rep.Faults = faultnet.Faults{
 			Delay:        time.Duration(rng.IntN(3)) * time.Millisecond,
@@ -745,7 +752,67 @@ func (h *harness) measure(ctx context.Context, kind string) error {
 		return fmt.Errorf("after %s heal: %w", kind, err)
 	}
 	h.rep.Heals = append(h.rep.Heals, Heal{Kind: kind, Duration: time.Since(start)})
+	h.settle()
 	return nil
+}
+
+// settle checks, on the converged market, the auctions that every live peer holds as closed:
+// their acknowledged bids are present and their rejected bids absent (else a violation), and
+// they never change again, so their records are released: a slot is replaced by h.settled and
+// its bids leave h.acked and h.rejected. A peer's book keeps only its most recently closed
+// auctions (auction.DefaultClosedKept), so a long soak must check a closed auction while it is
+// still held; settling also keeps the harness's own memory flat. check covers what is left.
+func (h *harness) settle() {
+	live := h.live()
+	if len(live) == 0 {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	done := map[int]auction.Auction{}
+	for si, s := range h.slots {
+		if s == h.settled || s.id == "" || !s.closing {
+			continue
+		}
+		a, err := h.nodes[live[0]].Auction(s.id)
+		if err != nil || a.Status != auction.StatusClosed {
+			continue
+		}
+		done[si] = a
+	}
+	if len(done) == 0 {
+		return
+	}
+	keepAcked := h.acked[:0]
+	for _, ab := range h.acked {
+		a, ok := done[ab.slot]
+		if !ok {
+			keepAcked = append(keepAcked, ab)
+			continue
+		}
+		if !slices.ContainsFunc(a.Bids, func(b auction.Bid) bool { return b.Signed == ab.bid.Signed }) {
+			h.violate("acknowledged bid %s by %s on %s (seller %s, closed) lost on every live peer",
+				ab.bid.Amount, h.nameOf(ab.bid.Bidder), a.ID.Short(), h.nameOf(a.Seller))
+		}
+	}
+	clear(h.acked[len(keepAcked):])
+	h.acked = keepAcked
+	keepRejected := h.rejected[:0]
+	for _, rb := range h.rejected {
+		a, ok := done[rb.slot]
+		if !ok {
+			keepRejected = append(keepRejected, rb)
+			continue
+		}
+		if slices.ContainsFunc(a.Bids, func(b auction.Bid) bool { return b.Amount == rb.amount }) {
+			h.violate("rejected bid %s on %s appears on every live peer", rb.amount, a.ID.Short())
+		}
+	}
+	h.rejected = keepRejected
+	for si := range done {
+		h.slots[si] = h.settled
+		h.rep.Settled++
+	}
 }
 
 // digest renders everything a peer knows about the auctions, canonically.
@@ -804,7 +871,16 @@ func (h *harness) finish(ctx context.Context) error {
 	return nil
 }
 
+// maxSchedule is how many schedule lines a Report keeps, the most recent.
+const maxSchedule = 2000
+
 func (h *harness) note(round int, format string, args ...any) {
+	if len(h.rep.Schedule) == maxSchedule {
+		n := copy(h.rep.Schedule, h.rep.Schedule[maxSchedule/2:])
+		clear(h.rep.Schedule[n:])
+		h.rep.Schedule = h.rep.Schedule[:n]
+		h.rep.ScheduleDropped += maxSchedule - n
+	}
 	h.rep.Schedule = append(h.rep.Schedule, fmt.Sprintf("round %d: ", round)+fmt.Sprintf(format, args...))
 }
 
@@ -859,7 +935,7 @@ func (h *harness) check() {
 	}
 	// No acknowledged operation lost.
 	for si, s := range h.slots {
-		if s.id == "" {
+		if s == h.settled || s.id == "" {
 			continue
 		}
 		for _, i := range live {
