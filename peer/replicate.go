@@ -30,13 +30,30 @@ const (
 
 // exchangeTimeout bounds one heads exchange (request, answer and the checks of the heads). An
 // exchange sent into a partition must not hold the peer's single exchange slot for long after
-// the partition heals: the next one starts at most one anti-entropy period later.
+// the partition heals: its request waits for QUIC's probe timeout, which backs off to seconds
+// during a partition, so the node gives up on it after twice the anti-entropy period (at least
+// minNetTimeout, at most this) and the next one, on a fresh stream, goes out at once.
 const exchangeTimeout = 5 * time.Second
 
 // fetchTimeout bounds one fetch request. A fetch holds the log's single fetch slot, so one sent
-// to a peer that died (its connection not yet known to be gone) must fail soon: the next heads
-// exchange with a live peer that holds the entries starts the fetch again, from that peer.
+// to a peer that died or was cut off (its connection not yet known to be gone) must fail soon:
+// the next heads exchange with a live peer that holds the entries starts the fetch again, from
+// that peer. It is four anti-entropy periods, at least minNetTimeout and at most this.
 const fetchTimeout = 2 * time.Second
+
+// minNetTimeout is the shortest deadline of an exchange or a fetch, whatever the anti-entropy
+// period: a loaded machine must still complete them.
+const minNetTimeout = 500 * time.Millisecond
+
+// exchangeDeadline returns the deadline of one heads exchange (see exchangeTimeout).
+func (n *Node) exchangeDeadline() time.Duration {
+	return min(exchangeTimeout, max(2*n.cfg.antiEntropy, minNetTimeout))
+}
+
+// fetchDeadline returns the deadline of one fetch request (see fetchTimeout).
+func (n *Node) fetchDeadline() time.Duration {
+	return min(fetchTimeout, max(4*n.cfg.antiEntropy, minNetTimeout))
+}
 
 // fetchAhead is the number of fetched ranges that may wait to be verified and stored.
 const fetchAhead = 2
@@ -173,7 +190,7 @@ func (n *Node) startExchange(p wire.PeerKey) {
 	go func() {
 		defer n.wg.Done()
 		defer n.doneBusy(p, busyExchange)
-		ctx, cancel := context.WithTimeout(n.ctx, exchangeTimeout)
+		ctx, cancel := context.WithTimeout(n.ctx, n.exchangeDeadline())
 		defer cancel()
 		n.exchangeHeads(ctx, p)
 	}()
@@ -279,7 +296,7 @@ func (n *Node) fetchLog(ctx context.Context, p, k wire.PeerKey) {
 			// Ask for a whole range: the peer answers up to a head it kept (it keeps every head
 			// only near its log's end), which may be beyond want.
 			req := wire.FetchRequest{Key: k, Start: next, End: next + wire.MaxRangeEntries}
-			rctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+			rctx, cancel := context.WithTimeout(ctx, n.fetchDeadline())
 			reply, err := n.ep.Request(rctx, p, methodFetch, req.Marshal())
 			cancel()
 			if err != nil {
