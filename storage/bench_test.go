@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"crypto/ed25519"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -128,6 +129,20 @@ func BenchmarkRangeRead(b *testing.B) {
 		start = (start + MaxRange) % (benchLogSize - MaxRange)
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "entries/s")
+}
+
+// BenchmarkRootAt: the Merkle root at a random length of a 100,000-entry log, built from the
+// stored nodes (O(log n) reads): what checking a peer's shorter head costs.
+func BenchmarkRootAt(b *testing.B) {
+	s := openB(b)
+	fillOwn(b, s)
+	l := s.Own()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for b.Loop() {
+		if _, err := l.RootAt(1 + rng.Uint64N(benchLogSize-1)); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // BenchmarkVerify100k: full verification of a 100,000-entry log (re-hash every entry, check
