@@ -783,32 +783,21 @@ func (h *harness) settle() {
 	if len(done) == 0 {
 		return
 	}
-	keepAcked := h.acked[:0]
-	for _, ab := range h.acked {
+	h.acked = slices.DeleteFunc(h.acked, func(ab ackBid) bool {
 		a, ok := done[ab.slot]
-		if !ok {
-			keepAcked = append(keepAcked, ab)
-			continue
-		}
-		if !slices.ContainsFunc(a.Bids, func(b auction.Bid) bool { return b.Signed == ab.bid.Signed }) {
+		if ok && !slices.ContainsFunc(a.Bids, func(b auction.Bid) bool { return b.Signed == ab.bid.Signed }) {
 			h.violate("acknowledged bid %s by %s on %s (seller %s, closed) lost on every live peer",
 				ab.bid.Amount, h.nameOf(ab.bid.Bidder), a.ID.Short(), h.nameOf(a.Seller))
 		}
-	}
-	clear(h.acked[len(keepAcked):])
-	h.acked = keepAcked
-	keepRejected := h.rejected[:0]
-	for _, rb := range h.rejected {
+		return ok
+	})
+	h.rejected = slices.DeleteFunc(h.rejected, func(rb rejBid) bool {
 		a, ok := done[rb.slot]
-		if !ok {
-			keepRejected = append(keepRejected, rb)
-			continue
-		}
-		if slices.ContainsFunc(a.Bids, func(b auction.Bid) bool { return b.Amount == rb.amount }) {
+		if ok && slices.ContainsFunc(a.Bids, func(b auction.Bid) bool { return b.Amount == rb.amount }) {
 			h.violate("rejected bid %s on %s appears on every live peer", rb.amount, a.ID.Short())
 		}
-	}
-	h.rejected = keepRejected
+		return ok
+	})
 	for si := range done {
 		h.slots[si] = h.settled
 		h.rep.Settled++
