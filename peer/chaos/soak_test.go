@@ -100,8 +100,8 @@ func TestSoak(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	t.Logf("soak: seed %d, %d peers, %v, %d rounds; opens %d/%d, bids %d acked %d, closes %d/%d, crashes %d, partitions %d, isolations %d; %d samples",
-		seed, rep.Peers, d, rep.RoundsRun, rep.OpensAcked, rep.Opens, rep.Bids, rep.BidsAcked, rep.ClosesAcked, rep.Closes,
+	t.Logf("soak: seed %d, %d peers, %v, %d rounds; opens %d/%d, bids %d acked %d, closes %d/%d (%d settled: checked closed everywhere during the run), crashes %d, partitions %d, isolations %d; %d samples",
+		seed, rep.Peers, d, rep.RoundsRun, rep.OpensAcked, rep.Opens, rep.Bids, rep.BidsAcked, rep.ClosesAcked, rep.Closes, rep.Settled,
 		rep.Crashes, rep.Partitions, rep.Isolations, len(rep.Samples))
 	if len(rep.Samples) < 8 {
 		t.Fatalf("only %d samples: run longer than %v", len(rep.Samples), 8*every)
