@@ -102,6 +102,12 @@ type Config struct {
 	// crashes no peer (a soak diagnostic: it tells growth from churn apart from growth from
 	// in-process restarts).
 	NoCrashes bool
+	// MaxOpen, when positive, caps the auctions the workload keeps open: an open it would make
+	// beyond that is a close instead (drawn the same way, so the schedule of faults does not
+	// change). Without it, opens (a quarter of the operations) outnumber closes and the live
+	// market grows without end; a soak sets it to run a market in steady state, so memory
+	// measures history, not a growing live market.
+	MaxOpen int
 	// AfterWorkload, when set, is called once the workload ends, before the final heal, with
 	// every peer still running (for example to write heap and goroutine profiles).
 	AfterWorkload func()
@@ -627,6 +633,9 @@ func (h *harness) round(ctx context.Context, crash int) error {
 			if !s.closing {
 				open = append(open, i)
 			}
+		}
+		if h.cfg.MaxOpen > 0 && x < 25 && len(open) >= h.cfg.MaxOpen {
+			x = 85 // a close instead of an open
 		}
 		switch {
 		case x < 25 || len(open) == 0:

@@ -29,6 +29,9 @@ const (
 // Soak settings and bounds.
 const (
 	soakSampleEvery = 5 * time.Second
+	// soakMaxOpen caps the auctions open at once (Config.MaxOpen): the soak runs a market in
+	// steady state, whose history grows but whose live part does not.
+	soakMaxOpen = 64
 	// soakGoroutineDrift bounds the goroutine trend over the second half of a soak: the fitted
 	// slope times the half's length. Churn makes single samples jump by hundreds; a leak of one
 	// goroutine per crash or per auction would exceed this within minutes.
@@ -76,7 +79,7 @@ func TestSoak(t *testing.T) {
 		antiEntropy = time.Second
 	}
 	noCrashes := os.Getenv(envSoakCrashes) == "0"
-	cfg := Config{Seed: seed, Dir: t.TempDir(), Peers: peers, Duration: d, SampleEvery: every, AntiEntropy: antiEntropy, NoCrashes: noCrashes}
+	cfg := Config{Seed: seed, Dir: t.TempDir(), Peers: peers, Duration: d, SampleEvery: every, AntiEntropy: antiEntropy, NoCrashes: noCrashes, MaxOpen: soakMaxOpen}
 	if dir := os.Getenv(envSoakPprof); dir != "" {
 		cfg.AfterWorkload = func() { writeProfiles(t, dir) }
 	}
