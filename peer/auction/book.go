@@ -41,6 +41,7 @@ type Book struct {
 	closed    closedHeap                                        // the closed auctions kept, oldest close first
 	keep      int                                               // how many closed auctions to keep; < 0: all
 	dropped   int                                               // dropped auctions still in order
+	everDrop  bool                                              // some closed auction was dropped
 }
 
 // DefaultClosedKept is how many closed auctions a Book keeps by default: the 1,000 most recently
@@ -435,6 +436,10 @@ func (b *Book) Find(prefix string) (Auction, error) {
 	}
 	switch n {
 	case 0:
+		if b.everDrop {
+			return Auction{}, fmt.Errorf("%w: no auction id starts with %q among the open auctions and the %d most recently closed",
+				ErrNotFound, p, b.keep)
+		}
 		return Auction{}, fmt.Errorf("%w: no auction id starts with %q", ErrNotFound, p)
 	case 1:
 		return b.snapshot(found), nil
@@ -726,6 +731,7 @@ func (b *Book) drop(st *auctionState) {
 	}
 	st.dropped = true
 	b.dropped++
+	b.everDrop = true
 	if b.dropped > len(b.order)/2 {
 		b.order = slices.DeleteFunc(b.order, func(x *auctionState) bool { return x.dropped })
 		b.dropped = 0

@@ -733,6 +733,9 @@ func TestClosedKept(t *testing.T) {
 		if ok != want || (err == nil) != want {
 			t.Errorf("auction %d: Auction ok %v, Find err %v; want held %v", i, ok, err, want)
 		}
+		if !want && (!errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "2 most recently closed")) {
+			t.Errorf("auction %d: Find error %q does not say that old closed auctions are not held", i, err)
+		}
 	}
 	if m.book.Len() != 3 {
 		t.Errorf("Len = %d, want 3", m.book.Len())
