@@ -132,15 +132,15 @@ func replayRandom(t *testing.T, rng *rand.Rand, peers []*tpeer, ok [][]bool, opt
 // state as the reference, entry by entry and in every query, with the default closed history
 // and with one so short that most closed auctions are dropped while the logs are applied.
 func TestDeterminism(t *testing.T) {
-	for _, keep := range []int{DefaultClosedKept, 4, 0} {
-		t.Run(fmt.Sprintf("keep %d", keep), func(t *testing.T) { testDeterminism(t, WithClosedKept(keep)) })
+	for _, tc := range []struct{ keep, seeds int }{{DefaultClosedKept, 12}, {4, 4}, {0, 4}} {
+		t.Run(fmt.Sprintf("keep %d", tc.keep), func(t *testing.T) { testDeterminism(t, tc.seeds, WithClosedKept(tc.keep)) })
 	}
 }
 
-func testDeterminism(t *testing.T, opts ...Option) {
-	seeds, steps := 12, 400
+func testDeterminism(t *testing.T, seeds int, opts ...Option) {
+	steps := 400
 	if testing.Short() {
-		seeds = 5
+		seeds = min(seeds, 5)
 	}
 	for seed := range uint64(seeds) {
 		rng := rand.New(rand.NewPCG(seed, 0xdecafbad))
