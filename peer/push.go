@@ -31,6 +31,11 @@ const (
 	// pushWindow bounds the entries of recent own batches kept in memory for pushing. A peer that
 	// falls further behind gets a range that starts after its end and fetches the gap.
 	pushWindow = 8192
+	// pushWindowAge bounds how long a batch stays in the window: two push timeouts, so a push
+	// that failed can still be sent again. Older batches every connected peer has had time to
+	// get; one that still lacks them fetches them. Without it a quiet market would keep its last
+	// pushWindow entries in memory for good.
+	pushWindowAge = 2 * pushTimeout
 	// pushRetryMin and pushRetryMax bound the pause before a failed push is sent again (doubling
 	// from the first to the second while it keeps failing).
 	pushRetryMin = 100 * time.Millisecond
@@ -45,7 +50,8 @@ type ownBatch struct {
 	head    wire.SignedHead
 	first   uint64
 	entries [][]byte
-	size    int // encoded size of the entries, in bytes
+	size    int       // encoded size of the entries, in bytes
+	at      time.Time // when it was committed
 }
 
 // pusher is the push state of one connected peer.
@@ -58,14 +64,14 @@ type pusher struct {
 // push records a batch of this node's log, just committed, and wakes every pusher. r must
 // follow the previously pushed batch.
 func (n *Node) push(r wire.Range) {
-	b := ownBatch{head: r.Head, first: r.Start, entries: r.Entries}
+	b := ownBatch{head: r.Head, first: r.Start, entries: r.Entries, at: time.Now()}
 	for _, e := range r.Entries {
 		b.size += wire.RangeEntryOverhead + len(e)
 	}
 	n.pushMu.Lock()
 	n.recent = append(n.recent, b)
 	n.recentEntries += len(b.entries)
-	for len(n.recent) > 1 && n.recentEntries > pushWindow {
+	for len(n.recent) > 1 && (n.recentEntries > pushWindow || b.at.Sub(n.recent[0].at) > pushWindowAge) {
 		n.recentEntries -= len(n.recent[0].entries)
 		n.recent[0] = ownBatch{}
 		n.recent = n.recent[1:]
