@@ -116,7 +116,8 @@ type Config struct {
 // Sample is one measurement of the whole process (the market and the harness) during a run.
 type Sample struct {
 	At         time.Duration // since the workload started
-	HeapInuse  uint64        // runtime.MemStats.HeapInuse after runtime.GC, bytes
+	HeapInuse  uint64        // runtime.MemStats.HeapInuse after runtime.GC, bytes: spans in use, fragmentation included
+	HeapAlloc  uint64        // runtime.MemStats.HeapAlloc after runtime.GC, bytes: the live objects
 	Goroutines int           // runtime.NumGoroutine
 	Entries    uint64        // log entries held by the first live peer (all logs)
 	Live       int           // peers running at the time
@@ -519,7 +520,7 @@ func (h *harness) sample(start time.Time) func() {
 			runtime.GC()
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
-			s := Sample{At: time.Since(start), HeapInuse: ms.HeapInuse, Goroutines: runtime.NumGoroutine(), NutsdbWriters: nutsdbWriters()}
+			s := Sample{At: time.Since(start), HeapInuse: ms.HeapInuse, HeapAlloc: ms.HeapAlloc, Goroutines: runtime.NumGoroutine(), NutsdbWriters: nutsdbWriters()}
 			h.mu.Lock()
 			s.Crashes = h.rep.Crashes
 			for _, n := range h.nodes {
@@ -1030,6 +1031,9 @@ type Trend struct {
 	HeapFirst, HeapLast        uint64        // bytes, first and last sample
 	HeapMin, HeapMax           uint64        // bytes, over the second half
 	HeapSlope                  float64       // bytes per minute, over the second half
+	LiveFirst, LiveLast        uint64        // HeapAlloc (live objects), bytes, first and last sample
+	LiveMin, LiveMax           uint64        // HeapAlloc, bytes, over the second half
+	LiveSlope                  float64       // HeapAlloc, bytes per minute, over the second half
 	GoroutinesFirst, GorLast   int
 	GoroutinesMin, GorMax      int     // over the second half
 	GoroutineSlope             float64 // goroutines per minute, over the second half
@@ -1043,8 +1047,9 @@ type Trend struct {
 
 func (tr Trend) String() string {
 	mib := func(b float64) float64 { return b / (1 << 20) }
-	return fmt.Sprintf("%d samples; heap %.1f -> %.1f MiB (second half %.1f..%.1f MiB, slope %+.3f MiB/min); goroutines %d -> %d (second half %d..%d, slope %+.2f/min; without nutsdb's writers %+.2f/min; %d nutsdb writers at the end (two per open database, any more leaked) after %d crashes); entries %d -> %d (+%d in the second half, heap slope %.0f bytes per entry)",
+	return fmt.Sprintf("%d samples; heap in use %.1f -> %.1f MiB (second half %.1f..%.1f MiB, slope %+.3f MiB/min); live heap %.1f -> %.1f MiB (second half %.1f..%.1f MiB, slope %+.3f MiB/min); goroutines %d -> %d (second half %d..%d, slope %+.2f/min; without nutsdb's writers %+.2f/min; %d nutsdb writers at the end (two per open database, any more leaked) after %d crashes); entries %d -> %d (+%d in the second half, heap slope %.0f bytes per entry)",
 		tr.Samples, mib(float64(tr.HeapFirst)), mib(float64(tr.HeapLast)), mib(float64(tr.HeapMin)), mib(float64(tr.HeapMax)), mib(tr.HeapSlope),
+		mib(float64(tr.LiveFirst)), mib(float64(tr.LiveLast)), mib(float64(tr.LiveMin)), mib(float64(tr.LiveMax)), mib(tr.LiveSlope),
 		tr.GoroutinesFirst, tr.GorLast, tr.GoroutinesMin, tr.GorMax, tr.GoroutineSlope, tr.EngineGoroutineSlope, tr.NutsdbWritersLast, tr.CrashesLast,
 		tr.EntriesFirst, tr.EntriesFinal, tr.EntriesAdded, tr.HeapPerEntrySecondHalf)
 }
@@ -1058,11 +1063,14 @@ func Summarize(samples []Sample) Trend {
 	}
 	first, last := samples[0], samples[len(samples)-1]
 	tr.HeapFirst, tr.HeapLast = first.HeapInuse, last.HeapInuse
+	tr.LiveFirst, tr.LiveLast = first.HeapAlloc, last.HeapAlloc
 	tr.GoroutinesFirst, tr.GorLast = first.Goroutines, last.Goroutines
 	tr.EntriesFirst, tr.EntriesFinal = first.Entries, last.Entries
 	half := samples[len(samples)/2:]
 	tr.HalfSpan = half[len(half)-1].At - half[0].At
 	tr.HeapMin, tr.HeapMax = half[0].HeapInuse, half[0].HeapInuse
+	tr.LiveMin, tr.LiveMax = half[0].HeapAlloc, half[0].HeapAlloc
+	ls := make([]float64, len(half))
 	tr.GoroutinesMin, tr.GorMax = half[0].Goroutines, half[0].Goroutines
 	xs := make([]float64, len(half))
 	hs := make([]float64, len(half))
@@ -1070,11 +1078,14 @@ func Summarize(samples []Sample) Trend {
 	for i, s := range half {
 		xs[i] = s.At.Minutes()
 		hs[i] = float64(s.HeapInuse)
+		ls[i] = float64(s.HeapAlloc)
+		tr.LiveMin, tr.LiveMax = min(tr.LiveMin, s.HeapAlloc), max(tr.LiveMax, s.HeapAlloc)
 		gs[i] = float64(s.Goroutines)
 		tr.HeapMin, tr.HeapMax = min(tr.HeapMin, s.HeapInuse), max(tr.HeapMax, s.HeapInuse)
 		tr.GoroutinesMin, tr.GorMax = min(tr.GoroutinesMin, s.Goroutines), max(tr.GorMax, s.Goroutines)
 	}
 	tr.HeapSlope = slope(xs, hs)
+	tr.LiveSlope = slope(xs, ls)
 	tr.GoroutineSlope = slope(xs, gs)
 	es := make([]float64, len(half))
 	for i, s := range half {
