@@ -135,7 +135,16 @@ type Sample struct {
 type Heal struct {
 	Kind     string        // "partition", "isolate", "restart" or "final"
 	Duration time.Duration // from the heal to the first moment every live peer held the same state
+	// Late, for a convergence that took longer than one anti-entropy period plus lateAfter (the
+	// design target), says what still differed at that moment: which peers held which state, and
+	// how many market peers each was connected to. Empty for a convergence within the target.
+	Late string
 }
+
+// lateAfter is the round-trip allowance of the design target for convergence after a heal (one
+// anti-entropy period plus a round trip): faultnet's links add at most 2 ms of delay and 3 ms of
+// jitter each way, and the harness observes convergence every pollEvery.
+const lateAfter = 10*time.Millisecond + pollEvery
 
 // Report is what a run did and found.
 type Report struct {
@@ -758,10 +767,20 @@ func (h *harness) do(ctx context.Context, n *peer.Node, o op) {
 // measure waits until every live peer holds the same state and records how long it took.
 func (h *harness) measure(ctx context.Context, kind string) error {
 	start := time.Now()
-	if err := h.poll(ctx, h.cfg.ConvergeTimeout, h.converged, h.divergence); err != nil {
+	late := ""
+	cond := func() bool {
+		if h.converged() {
+			return true
+		}
+		if late == "" && time.Since(start) > h.cfg.AntiEntropy+lateAfter {
+			late = h.lateness()
+		}
+		return false
+	}
+	if err := h.poll(ctx, h.cfg.ConvergeTimeout, cond, h.divergence); err != nil {
 		return fmt.Errorf("after %s heal: %w", kind, err)
 	}
-	h.rep.Heals = append(h.rep.Heals, Heal{Kind: kind, Duration: time.Since(start)})
+	h.rep.Heals = append(h.rep.Heals, Heal{Kind: kind, Duration: time.Since(start), Late: late})
 	h.settle()
 	return nil
 }
@@ -844,6 +863,23 @@ func (h *harness) converged() bool {
 		}
 	}
 	return true
+}
+
+// lateness describes a market that has not converged yet: the groups of live peers that hold the
+// same state (with their auction count and market connections) and how long ago the heal was.
+func (h *harness) lateness() string {
+	groups := map[string][]string{}
+	for _, i := range h.live() {
+		n := h.nodes[i]
+		d := digest(n.Auctions())
+		groups[d] = append(groups[d], fmt.Sprintf("%s(%d auctions, %d conns)", h.names[i], strings.Count(d, "\n"), n.Stats().Connected))
+	}
+	parts := make([]string, 0, len(groups))
+	for _, g := range groups {
+		parts = append(parts, "["+strings.Join(g, " ")+"]")
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, " ")
 }
 
 func (h *harness) divergence() string {

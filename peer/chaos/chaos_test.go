@@ -136,6 +136,9 @@ func TestChaos(t *testing.T) {
 				}
 				mu.Unlock()
 				for _, h := range rep.Heals {
+					if h.Late != "" {
+						t.Logf("seed %d: %s heal took %v; at %v: %s", seed, h.Kind, h.Duration.Round(time.Millisecond), (antiEntropy + lateAfter).Round(time.Millisecond), h.Late)
+					}
 					if h.Duration > bound {
 						t.Errorf("convergence after %s heal took %v, bound %v", h.Kind, h.Duration, bound)
 					}

@@ -3,6 +3,7 @@ package dht
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"runtime"
 	"testing"
@@ -79,5 +80,37 @@ func waitGoroutines(t *testing.T, before int) {
 		}
 		runtime.Gosched()
 		time.Sleep(10 * time.Millisecond) // polling a counter with a deadline, not synchronisation
+	}
+}
+
+// TestLookupShrinksGuessedTimeouts starts a node that has measured no round trip from two seeds:
+// a live bootstrap node and an address that never answers (a saved contact that is gone). Both
+// requests go out on the initial guess (InitialRequestTimeout); the live node's reply measures a
+// loopback round trip, so the dead one must time out on that estimate, not wait the whole guess.
+func TestLookupShrinksGuessedTimeouts(t *testing.T) {
+	tn := startTestnet(t, 4)
+	dead, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)}) // bound, never read
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dead.Close() })
+	n, err := tn.newNode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	if n.measured() {
+		t.Fatal("a new node has a round-trip estimate")
+	}
+	seeds := []seed{{addr: dead.LocalAddr().(*net.UDPAddr).AddrPort()}, {addr: tn.Bootstrap()[0]}}
+	res, err := n.lookup(t.Context(), wire.DHTFindNode, n.id, seeds, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.stats.replies == 0 || res.stats.timeouts == 0 {
+		t.Fatalf("want replies and a timeout, got %+v", res.stats)
+	}
+	if res.stats.maxTimeout >= InitialRequestTimeout {
+		t.Fatalf("the dead seed timed out on %v, the initial guess; want the measured estimate (stats %+v)", res.stats.maxTimeout, res.stats)
 	}
 }

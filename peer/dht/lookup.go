@@ -35,6 +35,9 @@ type candidate struct {
 	depth   int               // 0 for seeds; a node learned from a reply of depth d has depth d+1
 	sent    time.Time
 	timeout time.Duration
+	// guessed: the latest request's timeout is InitialRequestTimeout, chosen before any round
+	// trip was measured; it shrinks to the estimate once replies to this lookup give one.
+	guessed bool
 	token   wire.DHTToken
 	p       *pending
 }
@@ -51,6 +54,7 @@ type lookupStats struct {
 	hops                                 int           // 1 + the largest depth among the nodes the end waited for
 	maxWait                              time.Duration // longest wait on a timed-out request beyond its timeout, less maxLate
 	maxLate                              time.Duration // longest delay of the timer firing (scheduling), for diagnosis
+	maxTimeout                           time.Duration // longest soft timeout a request timed out on
 	firstHit                             time.Duration // time to the first reply carrying a valid record
 	duration                             time.Duration
 }
@@ -231,6 +235,7 @@ func (n *Node) lookup(ctx context.Context, kind wire.DHTKind, target ID, seeds [
 			return err
 		}
 		c.state, c.sent, c.timeout, c.p, c.req, c.granted = candInFlight, sent, timeout, p, id, false
+		c.guessed = timeout == InitialRequestTimeout && !n.measured()
 		byReq[id] = c
 		inflight++
 		res.stats.requests++
@@ -291,6 +296,16 @@ loop:
 				inflight--
 			}
 			res.stats.replies++
+			// The first replies measure round trips: requests sent before, on the initial
+			// guess (half a second), now time out on that estimate instead. Otherwise a node
+			// starting from saved contacts waits the whole guess on one that is gone.
+			for _, o := range cands {
+				if o.state == candInFlight && o.guessed {
+					if t := n.timeoutFor(o.keyed, o.id); t < o.timeout {
+						o.timeout, o.guessed = t, false
+					}
+				}
+			}
 			before := closestDist()
 			c.state = candAnswered
 			c.token = rep.Token
@@ -351,6 +366,7 @@ loop:
 				timedOut[c.req] = true
 				inflight--
 				res.stats.timeouts++
+				res.stats.maxTimeout = max(res.stats.maxTimeout, c.timeout)
 				n.stats.timeouts.Add(1)
 				res.stats.maxWait = max(res.stats.maxWait, now.Sub(c.sent)-c.timeout-late)
 				if !c.retried {
