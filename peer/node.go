@@ -63,6 +63,7 @@ type Node struct {
 	book      *auction.Book
 	applied   map[wire.PeerKey]uint64 // entries of each log applied to the book
 	known     map[wire.PeerKey]uint64 // longest signed head seen per log
+	holders   map[wire.PeerKey]map[wire.PeerKey]uint64 // per log: peers that showed a head of it, and its length (at most maxHolders)
 	peers     map[wire.PeerKey]*peerState
 	connected int                           // peers with connected set
 	fetching  map[wire.PeerKey]bool         // logs with a fetch running
@@ -121,6 +122,7 @@ func New(ctx context.Context, opts ...Option) (*Node, error) {
 		book:      auction.NewBook(),
 		applied:   make(map[wire.PeerKey]uint64),
 		known:     make(map[wire.PeerKey]uint64),
+		holders:   make(map[wire.PeerKey]map[wire.PeerKey]uint64),
 		peers:     make(map[wire.PeerKey]*peerState),
 		fetching:  make(map[wire.PeerKey]bool),
 		busy:      make(map[busyKey]bool),

@@ -58,6 +58,139 @@ func (n *Node) fetchDeadline() time.Duration {
 // fetchAhead is the number of fetched ranges that may wait to be verified and stored.
 const fetchAhead = 2
 
+// Hedged fetches. A fetch holds its log's single fetch slot, and one request can stall for the
+// whole fetch deadline: sent to a peer that just crashed, or on a connection that a duplicate
+// dial or a partition left stuck behind QUIC's loss recovery. So a fetch request that has no
+// answer after hedgeDelay (or that failed) is sent once more to another connected peer that showed
+// a head of the log covering the range; the first valid answer wins and the fetch goes on from
+// that peer. Each fetch hedges at most once, so a slow but healthy transfer costs at most one
+// duplicate range.
+const (
+	// hedgeMin is the shortest wait before a hedge: well above a round trip on loopback or a
+	// LAN, so that a healthy fetch is never duplicated.
+	hedgeMin = 50 * time.Millisecond
+	// hedgeRTTs is the wait before a hedge in round trips to the peer asked first.
+	hedgeRTTs = 4
+	// maxHolders bounds the peers remembered per log as holding it (the candidates of a hedge).
+	maxHolders = 8
+)
+
+// hedgeDelay returns how long a fetch request to p waits before it is hedged: hedgeRTTs round
+// trips, at least hedgeMin, at most half the fetch deadline.
+func (n *Node) hedgeDelay(p wire.PeerKey) time.Duration {
+	return min(max(hedgeMin, hedgeRTTs*n.ep.RTT(p)), n.fetchDeadline()/2)
+}
+
+// noteHolder records that peer p showed head h (so p holds log h.Key up to h.Length). Of more than
+// maxHolders peers per log, the one with the shortest head is forgotten.
+func (n *Node) noteHolder(p wire.PeerKey, h wire.SignedHead) {
+	if p == h.Key || p == n.key {
+		return // the writer is asked anyway; this node does not fetch from itself
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	hs := n.holders[h.Key]
+	if hs == nil {
+		hs = make(map[wire.PeerKey]uint64)
+		n.holders[h.Key] = hs
+	}
+	if hs[p] >= h.Length {
+		return
+	}
+	if _, ok := hs[p]; !ok && len(hs) >= maxHolders {
+		var least wire.PeerKey
+		first := true
+		for q, l := range hs {
+			if first || l < hs[least] {
+				least, first = q, false
+			}
+		}
+		if hs[least] >= h.Length {
+			return
+		}
+		delete(hs, least)
+	}
+	hs[p] = h.Length
+}
+
+// otherHolder returns a connected peer other than p that showed a head of log k longer than
+// start, preferring the writer itself, then the longest head.
+func (n *Node) otherHolder(k, p wire.PeerKey, start uint64) (wire.PeerKey, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	connected := func(q wire.PeerKey) bool { pi := n.peers[q]; return pi != nil && pi.connected }
+	if k != p && k != n.key && connected(k) && n.known[k] > start {
+		return k, true // the writer holds its whole log
+	}
+	var best wire.PeerKey
+	var bestLen uint64
+	for q, l := range n.holders[k] {
+		if q != p && l > start && l > bestLen && connected(q) {
+			best, bestLen = q, l
+		}
+	}
+	return best, bestLen > 0
+}
+
+// fetchAnswer is one answer to a fetch request.
+type fetchAnswer struct {
+	from  wire.PeerKey
+	reply []byte
+	err   error
+}
+
+// fetchRange sends one fetch request for log k to p, hedged to another holder when hedge is true
+// (see hedgeDelay). It returns the first successful answer and the peer that gave it, or the
+// first error when every request failed; hedged reports whether a second request was sent.
+func (n *Node) fetchRange(ctx context.Context, p, k wire.PeerKey, req wire.FetchRequest, hedge bool) (reply []byte, from wire.PeerKey, hedged bool, err error) {
+	ctx, cancel := context.WithTimeout(ctx, n.fetchDeadline())
+	defer cancel() // ends the request still running once an answer won
+	answers := make(chan fetchAnswer, 2)
+	payload := req.Marshal()
+	ask := func(q wire.PeerKey) {
+		n.wg.Add(1)
+		go func() { // owned by fetchRange: ctx bounds it, and answers has room for both
+			defer n.wg.Done()
+			r, err := n.ep.Request(ctx, q, methodFetch, payload)
+			answers <- fetchAnswer{from: q, reply: r, err: err}
+		}()
+	}
+	ask(p)
+	pending := 1
+	timer := time.NewTimer(n.hedgeDelay(p))
+	defer timer.Stop()
+	var first error
+	tryHedge := func() {
+		if !hedge || hedged {
+			return
+		}
+		if q, ok := n.otherHolder(k, p, req.Start); ok {
+			hedged = true
+			pending++
+			n.log.Debug("fetch hedged", "peer", p.Short(), "to", q.Short(), "log", k.Short(), "start", req.Start)
+			ask(q)
+		}
+	}
+	for {
+		select {
+		case a := <-answers:
+			pending--
+			if a.err == nil {
+				return a.reply, a.from, hedged, nil
+			}
+			if first == nil {
+				first = a.err
+			}
+			tryHedge() // the first request failed early: ask another holder now
+			if pending == 0 {
+				return nil, p, hedged, first
+			}
+		case <-timer.C:
+			tryHedge()
+		}
+	}
+}
+
 func (n *Node) handlePush(ctx context.Context, req *rpc.Request) ([]byte, error) {
 	r, err := wire.UnmarshalRange(req.Payload)
 	if err != nil {
@@ -80,6 +213,7 @@ func (n *Node) importRange(ctx context.Context, from wire.PeerKey, r wire.Range)
 	switch {
 	case err == nil:
 		n.noteHead(r.Head)
+		n.noteHolder(from, r.Head)
 	case errors.Is(err, storage.ErrGap):
 		if r.Head.Verify() != nil {
 			n.importFailed(from, k, wire.ErrBadSignature)
@@ -238,6 +372,7 @@ func (n *Node) reconcile(ctx context.Context, p wire.PeerKey, heads []wire.Signe
 		}
 		n.discover(h.Key, netip.AddrPort{}) // peer exchange: a log writer is a market peer
 		if n.store.Log(h.Key).Head() == h {
+			n.noteHolder(p, h)
 			continue // the very head held already: nothing new, no signature to check
 		}
 		need, err := n.store.ObserveHead(h)
@@ -246,6 +381,7 @@ func (n *Node) reconcile(ctx context.Context, p wire.PeerKey, heads []wire.Signe
 			continue
 		}
 		n.noteHead(h)
+		n.noteHolder(p, h)
 		if need {
 			n.startFetch(p, h.Key)
 		}
@@ -286,6 +422,7 @@ func (n *Node) fetchLog(ctx context.Context, p, k wire.PeerKey) {
 	go func() { // owned by fetchLog: it ends when ctx is cancelled or the log is fetched
 		defer close(ranges)
 		next := n.store.Log(k).Len()
+		src, hedge := p, true // the peer asked; whether this fetch may still hedge
 		for {
 			n.mu.Lock()
 			want := n.known[k]
@@ -296,16 +433,16 @@ func (n *Node) fetchLog(ctx context.Context, p, k wire.PeerKey) {
 			// Ask for a whole range: the peer answers up to a head it kept (it keeps every head
 			// only near its log's end), which may be beyond want.
 			req := wire.FetchRequest{Key: k, Start: next, End: next + wire.MaxRangeEntries}
-			rctx, cancel := context.WithTimeout(ctx, n.fetchDeadline())
-			reply, err := n.ep.Request(rctx, p, methodFetch, req.Marshal())
-			cancel()
+			reply, from, hedged, err := n.fetchRange(ctx, src, k, req, hedge)
+			hedge = hedge && !hedged
 			if err != nil {
-				n.log.Debug("fetch", "peer", p.Short(), "log", k.Short(), "err", err)
+				n.log.Debug("fetch", "peer", src.Short(), "log", k.Short(), "err", err)
 				return
 			}
+			src = from
 			r, err := wire.UnmarshalRange(reply)
 			if err != nil || r.Head.Key != k || r.Start != next || len(r.Entries) == 0 {
-				n.log.Warn("bad fetch reply", "peer", p.Short(), "log", k.Short(), "err", err)
+				n.log.Warn("bad fetch reply", "peer", src.Short(), "log", k.Short(), "err", err)
 				return
 			}
 			next = r.End() // the head is noted once the range imported, i.e. verified

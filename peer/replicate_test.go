@@ -1,8 +1,12 @@
 package peer
 
 import (
+	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/auction-tui/auction-tui/peer/faultnet"
+	"github.com/auction-tui/auction-tui/wire"
 )
 
 // TestNetDeadlines: exchange and fetch deadlines follow the anti-entropy period within their
@@ -25,5 +29,77 @@ func TestNetDeadlines(t *testing.T) {
 		if got := n.fetchDeadline(); got != tc.fetch {
 			t.Errorf("anti-entropy %v: fetch deadline %v, want %v", tc.ae, got, tc.fetch)
 		}
+	}
+}
+
+// TestNoteHolder: a log's holders are remembered up to maxHolders, the shortest head forgotten
+// first; the writer and this node itself are never recorded.
+func TestNoteHolder(t *testing.T) {
+	n := &Node{key: wire.PeerKey{0xff}, holders: make(map[wire.PeerKey]map[wire.PeerKey]uint64)}
+	log := wire.PeerKey{0xee}
+	head := func(l uint64) wire.SignedHead { return wire.SignedHead{Head: wire.Head{Key: log, Length: l}} }
+	n.noteHolder(log, head(5))   // the writer
+	n.noteHolder(n.key, head(5)) // this node
+	if len(n.holders[log]) != 0 {
+		t.Fatalf("writer or self recorded: %v", n.holders[log])
+	}
+	for i := range maxHolders {
+		n.noteHolder(wire.PeerKey{byte(i + 1)}, head(uint64(10+i)))
+	}
+	n.noteHolder(wire.PeerKey{1}, head(3)) // shorter than known for that peer: no change
+	if got := n.holders[log][wire.PeerKey{1}]; got != 10 {
+		t.Fatalf("holder 1 length %d, want 10", got)
+	}
+	n.noteHolder(wire.PeerKey{0x50}, head(9)) // shorter than every holder: not kept
+	if _, ok := n.holders[log][wire.PeerKey{0x50}]; ok {
+		t.Fatal("a holder shorter than all kept was recorded")
+	}
+	n.noteHolder(wire.PeerKey{0x51}, head(100)) // evicts the shortest (peer 1, 10)
+	if _, ok := n.holders[log][wire.PeerKey{1}]; ok || len(n.holders[log]) != maxHolders || n.holders[log][wire.PeerKey{0x51}] != 100 {
+		t.Fatalf("after eviction: %v", n.holders[log])
+	}
+}
+
+// TestFetchHedged: a fetch request to a peer that stopped answering (its link dropped in both
+// directions, the connection not yet known dead) is hedged to another holder of the log, here its
+// writer, and the fetch goes on from there; without the hedge the same request fails at the fetch
+// deadline.
+func TestFetchHedged(t *testing.T) {
+	net := faultnet.New(1)
+	t.Cleanup(func() { net.Close() })
+	m := newMarket(t)
+	a := m.start("a", WithPacketConnWrapper(net.Wrap))
+	b := m.start("b", WithPacketConnWrapper(net.Wrap))
+	c := m.start("c", WithPacketConnWrapper(net.Wrap))
+	for _, n := range m.nodes {
+		eventually(t, n, "full mesh", connectedTo(n, 2))
+	}
+	if _, err := c.Open(t.Context(), "Kite", amt(t, "10"), 0); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, a, "b recorded as a holder of c's log", func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.holders[c.key][b.key] >= 1
+	})
+	ab, ba := netip.MustParseAddrPort(a.Addr()), netip.MustParseAddrPort(b.Addr())
+	for _, l := range [][2]netip.AddrPort{{ab, ba}, {ba, ab}} {
+		if err := net.SetLink(l[0], l[1], faultnet.Faults{Loss: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req := wire.FetchRequest{Key: c.key, Start: 0, End: wire.MaxRangeEntries}
+
+	reply, from, hedged, err := a.fetchRange(t.Context(), b.key, c.key, req, true)
+	if err != nil || !hedged || from != c.key {
+		t.Fatalf("hedged fetch: from %s, hedged %v, err %v; want an answer from the writer %s", from.Short(), hedged, err, c.key.Short())
+	}
+	r, err := wire.UnmarshalRange(reply)
+	if err != nil || r.Start != 0 || len(r.Entries) == 0 || r.Head.Verify() != nil {
+		t.Fatalf("hedged answer: %+v, %v", r, err)
+	}
+
+	if _, _, hedged, err := a.fetchRange(t.Context(), b.key, c.key, req, false); err == nil || hedged {
+		t.Fatalf("unhedged fetch from the cut-off peer: hedged %v, err %v; want a timeout", hedged, err)
 	}
 }

@@ -767,6 +767,8 @@ func (h *harness) do(ctx context.Context, n *peer.Node, o op) {
 // measure waits until every live peer holds the same state and records how long it took.
 func (h *harness) measure(ctx context.Context, kind string) error {
 	start := time.Now()
+	h.log.Info("chaos: measuring convergence", "after", kind)
+	defer func() { h.log.Info("chaos: measured", "after", kind, "took", time.Since(start)) }()
 	late := ""
 	cond := func() bool {
 		if h.converged() {
