@@ -61,8 +61,8 @@ type Node struct {
 
 	mu        sync.Mutex // guards book, applied, known, peers
 	book      *auction.Book
-	applied   map[wire.PeerKey]uint64 // entries of each log applied to the book
-	known     map[wire.PeerKey]uint64 // longest signed head seen per log
+	applied   map[wire.PeerKey]uint64                  // entries of each log applied to the book
+	known     map[wire.PeerKey]uint64                  // longest signed head seen per log
 	holders   map[wire.PeerKey]map[wire.PeerKey]uint64 // per log: peers that showed a head of it, and its length (at most maxHolders)
 	peers     map[wire.PeerKey]*peerState
 	connected int                           // peers with connected set
