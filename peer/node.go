@@ -59,7 +59,7 @@ type Node struct {
 	boot  *dht.Node // the default bootstrap, when this node serves it
 	topic dht.Topic
 
-	mu        sync.Mutex // guards book, applied, known, peers
+	mu        sync.Mutex // guards book, applied, known, holders, peers
 	book      *auction.Book
 	applied   map[wire.PeerKey]uint64                  // entries of each log applied to the book
 	known     map[wire.PeerKey]uint64                  // longest signed head seen per log
