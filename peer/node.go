@@ -85,6 +85,7 @@ type Node struct {
 	recentEntries int
 	pushers       map[wire.PeerKey]*pusher
 	pushesSent    atomic.Uint64 // push messages sent (one per peer per coalesced range)
+	hedgeWaits    atomic.Uint64 // hedge checks of a slow fetch that found no other holder yet
 
 	ctx       context.Context
 	cancel    context.CancelFunc

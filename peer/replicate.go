@@ -63,7 +63,8 @@ const fetchAhead = 2
 // dial or a partition left stuck behind QUIC's loss recovery. So a fetch request that has no
 // answer after hedgeDelay (or that failed) is sent once more to another connected peer that showed
 // a head of the log covering the range; the first valid answer wins and the fetch goes on from
-// that peer. Each fetch hedges at most once, so a slow but healthy transfer costs at most one
+// that peer. When no such peer is known yet, the fetch looks again after every hedgeDelay until
+// its deadline. Each fetch hedges at most once, so a slow but healthy transfer costs at most one
 // duplicate range.
 const (
 	// hedgeMin is the shortest wait before a hedge: well above a round trip on loopback or a
@@ -157,19 +158,23 @@ func (n *Node) fetchRange(ctx context.Context, p, k wire.PeerKey, req wire.Fetch
 	}
 	ask(p)
 	pending := 1
-	timer := time.NewTimer(n.hedgeDelay(p))
+	wait := n.hedgeDelay(p)
+	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	var first error
 	tryHedge := func() {
-		if !hedge || hedged {
+		if !hedge || hedged || ctx.Err() != nil {
 			return
 		}
-		if q, ok := n.otherHolder(k, p, req.Start); ok {
-			hedged = true
-			pending++
-			n.log.Debug("fetch hedged", "peer", p.Short(), "to", q.Short(), "log", k.Short(), "start", req.Start)
-			ask(q)
+		q, ok := n.otherHolder(k, p, req.Start)
+		if !ok {
+			n.hedgeWaits.Add(1)
+			return
 		}
+		hedged = true
+		pending++
+		n.log.Debug("fetch hedged", "peer", p.Short(), "to", q.Short(), "log", k.Short(), "start", req.Start)
+		ask(q)
 	}
 	for {
 		select {
@@ -187,6 +192,11 @@ func (n *Node) fetchRange(ctx context.Context, p, k wire.PeerKey, req wire.Fetch
 			}
 		case <-timer.C:
 			tryHedge()
+			if !hedged {
+				// No other holder known yet (a node that just started learns them from the
+				// exchanges under way): look again after the same wait.
+				timer.Reset(wait)
+			}
 		}
 	}
 }
