@@ -65,12 +65,12 @@ type Node struct {
 	known     map[wire.PeerKey]uint64                  // longest signed head seen per log
 	holders   map[wire.PeerKey]map[wire.PeerKey]uint64 // per log: peers that showed a head of it, and its length (at most maxHolders)
 	peers     map[wire.PeerKey]*peerState
-	connected int                           // peers with connected set
-	fetching  map[wire.PeerKey]bool         // logs with a fetch running
-	busy      map[busyKey]bool              // per-peer exchanges and reconciles running
-	bidSlots  map[wire.PeerKey]int          // bids in flight at the sequencer, per bidder
-	ownBids   map[wire.SignedBid]struct{}   // bids this node signed and has not seen in a log yet
-	guards    map[wire.PeerKey]*callerGuard // per-caller fetch budgets and penalties
+	connected int                                // peers with connected set
+	fetching  map[wire.PeerKey]chan wire.PeerKey // logs with a fetch running, and its nudge channel (see startFetch)
+	busy      map[busyKey]bool                   // per-peer exchanges and reconciles running
+	bidSlots  map[wire.PeerKey]int               // bids in flight at the sequencer, per bidder
+	ownBids   map[wire.SignedBid]struct{}        // bids this node signed and has not seen in a log yet
+	guards    map[wire.PeerKey]*callerGuard      // per-caller fetch budgets and penalties
 
 	seq     chan *seqReq
 	verifyq chan verifyReq // bids waiting for the seller's batched signature check
@@ -125,7 +125,7 @@ func New(ctx context.Context, opts ...Option) (*Node, error) {
 		known:     make(map[wire.PeerKey]uint64),
 		holders:   make(map[wire.PeerKey]map[wire.PeerKey]uint64),
 		peers:     make(map[wire.PeerKey]*peerState),
-		fetching:  make(map[wire.PeerKey]bool),
+		fetching:  make(map[wire.PeerKey]chan wire.PeerKey),
 		busy:      make(map[busyKey]bool),
 		bidSlots:  make(map[wire.PeerKey]int),
 		pushers:   make(map[wire.PeerKey]*pusher),

@@ -74,6 +74,9 @@ const (
 	hedgeRTTs = 4
 	// maxHolders bounds the peers remembered per log as holding it (the candidates of a hedge).
 	maxHolders = 8
+	// maxFetchAsks bounds the requests one fetch request may become: the first, its hedge and
+	// those sent to peers that nudged it (see startFetch).
+	maxFetchAsks = 4
 )
 
 // hedgeDelay returns how long a fetch request to p waits before it is hedged: hedgeRTTs round
@@ -143,7 +146,7 @@ type fetchAnswer struct {
 // fetchRange sends one fetch request for log k to p, hedged to another holder when hedge is true
 // (see hedgeDelay). It returns the first successful answer and the peer that gave it, or the
 // first error when every request failed; hedged reports whether a second request was sent.
-func (n *Node) fetchRange(ctx context.Context, p, k wire.PeerKey, req wire.FetchRequest, hedge bool) (reply []byte, from wire.PeerKey, hedged bool, err error) {
+func (n *Node) fetchRange(ctx context.Context, p, k wire.PeerKey, req wire.FetchRequest, hedge bool, nudge <-chan wire.PeerKey) (reply []byte, from wire.PeerKey, hedged bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, n.fetchDeadline())
 	defer cancel() // ends the request still running once an answer won
 	answers := make(chan fetchAnswer, 2)
@@ -157,7 +160,8 @@ func (n *Node) fetchRange(ctx context.Context, p, k wire.PeerKey, req wire.Fetch
 		}()
 	}
 	ask(p)
-	pending := 1
+	pending, asked := 1, 1
+	start := time.Now()
 	wait := n.hedgeDelay(p)
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
@@ -173,6 +177,7 @@ func (n *Node) fetchRange(ctx context.Context, p, k wire.PeerKey, req wire.Fetch
 		}
 		hedged = true
 		pending++
+		asked++
 		n.log.Debug("fetch hedged", "peer", p.Short(), "to", q.Short(), "log", k.Short(), "start", req.Start)
 		ask(q)
 	}
@@ -189,6 +194,15 @@ func (n *Node) fetchRange(ctx context.Context, p, k wire.PeerKey, req wire.Fetch
 			tryHedge() // the first request failed early: ask another holder now
 			if pending == 0 {
 				return nil, p, hedged, first
+			}
+		case q := <-nudge:
+			// q answers now and holds more of the log: if the requests out have waited longer
+			// than a hedge delay, they may be stuck; ask q on a fresh stream.
+			if ctx.Err() == nil && asked < maxFetchAsks && time.Since(start) >= wait {
+				pending++
+				asked++
+				n.log.Debug("fetch nudged", "peer", p.Short(), "to", q.Short(), "log", k.Short(), "start", req.Start)
+				ask(q)
 			}
 		case <-timer.C:
 			tryHedge()
@@ -400,19 +414,26 @@ func (n *Node) reconcile(ctx context.Context, p wire.PeerKey, heads []wire.Signe
 
 // startFetch fetches log k from peer p in the background unless a fetch of k is running already:
 // that one chases the newest head known, so pushes that arrive ahead of a gap never start a storm
-// of fetches.
+// of fetches. A running fetch is told of p instead (a nudge): p has just shown, by an exchange, a
+// push or an announce, that it holds more of k and that it answers now, so a fetch request that is
+// stuck (sent into a partition that has healed since, or to a peer that died) is sent to p too.
 func (n *Node) startFetch(p, k wire.PeerKey) {
 	n.mu.Lock()
-	if n.fetching[k] {
+	if nudge, ok := n.fetching[k]; ok {
 		n.mu.Unlock()
+		select {
+		case nudge <- p:
+		default: // a nudge is pending already
+		}
 		return
 	}
-	n.fetching[k] = true
+	nudge := make(chan wire.PeerKey, 1)
+	n.fetching[k] = nudge
 	n.mu.Unlock()
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
-		n.fetchLog(n.ctx, p, k)
+		n.fetchLog(n.ctx, p, k, nudge)
 		n.mu.Lock()
 		delete(n.fetching, k)
 		n.mu.Unlock()
@@ -425,7 +446,7 @@ func (n *Node) startFetch(p, k wire.PeerKey) {
 // fetchLog fetches log k from peer p until this node holds every entry of the newest head known
 // or p has no more. Fetching is pipelined: while one range is verified, stored and replayed, the
 // next one is already on its way (at most fetchAhead ranges in flight).
-func (n *Node) fetchLog(ctx context.Context, p, k wire.PeerKey) {
+func (n *Node) fetchLog(ctx context.Context, p, k wire.PeerKey, nudge <-chan wire.PeerKey) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ranges := make(chan wire.Range, fetchAhead)
@@ -443,7 +464,7 @@ func (n *Node) fetchLog(ctx context.Context, p, k wire.PeerKey) {
 			// Ask for a whole range: the peer answers up to a head it kept (it keeps every head
 			// only near its log's end), which may be beyond want.
 			req := wire.FetchRequest{Key: k, Start: next, End: next + wire.MaxRangeEntries}
-			reply, from, hedged, err := n.fetchRange(ctx, src, k, req, hedge)
+			reply, from, hedged, err := n.fetchRange(ctx, src, k, req, hedge, nudge)
 			hedge = hedge && !hedged
 			if err != nil {
 				n.log.Debug("fetch", "peer", src.Short(), "log", k.Short(), "err", err)

@@ -90,7 +90,7 @@ func TestFetchHedged(t *testing.T) {
 	}
 	req := wire.FetchRequest{Key: c.key, Start: 0, End: wire.MaxRangeEntries}
 
-	reply, from, hedged, err := a.fetchRange(t.Context(), b.key, c.key, req, true)
+	reply, from, hedged, err := a.fetchRange(t.Context(), b.key, c.key, req, true, nil)
 	if err != nil || !hedged || from != c.key {
 		t.Fatalf("hedged fetch: from %s, hedged %v, err %v; want an answer from the writer %s", from.Short(), hedged, err, c.key.Short())
 	}
@@ -99,74 +99,93 @@ func TestFetchHedged(t *testing.T) {
 		t.Fatalf("hedged answer: %+v, %v", r, err)
 	}
 
-	if _, _, hedged, err := a.fetchRange(t.Context(), b.key, c.key, req, false); err == nil || hedged {
+	if _, _, hedged, err := a.fetchRange(t.Context(), b.key, c.key, req, false, nil); err == nil || hedged {
 		t.Fatalf("unhedged fetch from the cut-off peer: hedged %v, err %v; want a timeout", hedged, err)
 	}
 }
 
 // TestFetchHedgedLateHolder: a fetch from a writer that stopped answering, started before any
-// other holder of its log is known (a node that just restarted), hedges as soon as one becomes
-// known, not only at its first check.
+// other holder of its log is known (a node that just restarted), is sent to another peer as soon
+// as one becomes known: learned from an exchange (the hedge looks again after every delay), or
+// because that peer just showed it holds more of the log (a nudge from startFetch).
 func TestFetchHedgedLateHolder(t *testing.T) {
-	net := faultnet.New(2)
-	t.Cleanup(func() { net.Close() })
-	m := newMarket(t)
-	a := m.start("a", WithPacketConnWrapper(net.Wrap))
-	b := m.start("b", WithPacketConnWrapper(net.Wrap))
-	c := m.start("c", WithPacketConnWrapper(net.Wrap))
-	for _, n := range m.nodes {
-		eventually(t, n, "full mesh", connectedTo(n, 2))
-	}
-	ap, bp, cp := netip.MustParseAddrPort(a.Addr()), netip.MustParseAddrPort(b.Addr()), netip.MustParseAddrPort(c.Addr())
-	cut := func(x, y netip.AddrPort, loss float64) {
-		for _, l := range [][2]netip.AddrPort{{x, y}, {y, x}} {
-			if err := net.SetLink(l[0], l[1], faultnet.Faults{Loss: loss}); err != nil {
+	for _, tc := range []struct {
+		name  string
+		nudge bool
+	}{{"learned holder", false}, {"nudge", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			net := faultnet.New(2)
+			t.Cleanup(func() { net.Close() })
+			m := newMarket(t)
+			a := m.start("a", WithPacketConnWrapper(net.Wrap))
+			b := m.start("b", WithPacketConnWrapper(net.Wrap))
+			c := m.start("c", WithPacketConnWrapper(net.Wrap))
+			for _, n := range m.nodes {
+				eventually(t, n, "full mesh", connectedTo(n, 2))
+			}
+			ap, bp, cp := netip.MustParseAddrPort(a.Addr()), netip.MustParseAddrPort(b.Addr()), netip.MustParseAddrPort(c.Addr())
+			cut := func(x, y netip.AddrPort, loss float64) {
+				for _, l := range [][2]netip.AddrPort{{x, y}, {y, x}} {
+					if err := net.SetLink(l[0], l[1], faultnet.Faults{Loss: loss}); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			// b is cut off, so it cannot hold c's new entry; a gets it, then loses its link to c.
+			cut(ap, bp, 1)
+			cut(bp, cp, 1)
+			if _, err := c.Open(t.Context(), "Kite", amt(t, "10"), 0); err != nil {
 				t.Fatal(err)
 			}
-		}
-	}
-	// b is cut off, so it cannot hold c's new entry; a gets it, then loses its link to c.
-	cut(ap, bp, 1)
-	cut(bp, cp, 1)
-	if _, err := c.Open(t.Context(), "Kite", amt(t, "10"), 0); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, a, "c's entry at a", func() bool { return a.store.Log(c.key).Len() >= 1 })
-	cut(ap, cp, 1)
+			l := c.store.Log(c.key)
+			want := l.Len()
+			eventually(t, a, "c's new entry at a", func() bool { return a.store.Log(c.key).Len() == want })
+			cut(ap, cp, 1)
+			have := b.store.Log(c.key).Len() // what b held before the cut
+			if have >= want {
+				t.Fatalf("b holds %d of c's %d entries across the cut", have, want)
+			}
 
-	type result struct {
-		from   wire.PeerKey
-		hedged bool
-		err    error
-	}
-	done := make(chan result, 1)
-	waits := a.hedgeWaits.Load()
-	go func() {
-		_, from, hedged, err := a.fetchRange(t.Context(), c.key, c.key, wire.FetchRequest{Key: c.key, Start: 0, End: wire.MaxRangeEntries}, true)
-		done <- result{from, hedged, err}
-	}()
-	eventually(t, a, "a hedge check that found no holder", func() bool {
-		select {
-		case r := <-done:
-			t.Fatalf("the fetch ended before looking for another holder: from %s, hedged %v, err %v", r.from.Short(), r.hedged, r.err)
-		default:
-		}
-		return a.hedgeWaits.Load() > waits
-	})
-	// Now b gets c's log (straight from c's store: its links are cut) and a learns it, as from
-	// an exchange with b.
-	l := c.store.Log(c.key)
-	entries, err := l.Range(0, l.Len())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.store.Import(t.Context(), l.Head(), 0, entries); err != nil {
-		t.Fatal(err)
-	}
-	cut(ap, bp, 0)
-	a.noteHolder(b.key, l.Head())
-	r := <-done
-	if r.err != nil || !r.hedged || r.from != b.key {
-		t.Fatalf("fetch: from %s, hedged %v, err %v; want an answer from b %s", r.from.Short(), r.hedged, r.err, b.key.Short())
+			type result struct {
+				from   wire.PeerKey
+				hedged bool
+				err    error
+			}
+			done := make(chan result, 1)
+			nudge := make(chan wire.PeerKey, 1)
+			waits := a.hedgeWaits.Load()
+			go func() {
+				req := wire.FetchRequest{Key: c.key, Start: have, End: have + wire.MaxRangeEntries}
+				_, from, hedged, err := a.fetchRange(t.Context(), c.key, c.key, req, true, nudge)
+				done <- result{from, hedged, err}
+			}()
+			eventually(t, a, "a hedge check that found no holder", func() bool {
+				select {
+				case r := <-done:
+					t.Fatalf("the fetch ended before looking for another holder: from %s, hedged %v, err %v", r.from.Short(), r.hedged, r.err)
+				default:
+				}
+				return a.hedgeWaits.Load() > waits
+			})
+			// Now b gets the rest of c's log (straight from c's store: its links are cut) and a
+			// learns it.
+			entries, err := l.Range(have, want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.store.Import(t.Context(), l.Head(), have, entries); err != nil {
+				t.Fatal(err)
+			}
+			cut(ap, bp, 0)
+			if tc.nudge {
+				nudge <- b.key
+			} else {
+				a.noteHolder(b.key, l.Head())
+			}
+			r := <-done
+			if r.err != nil || r.from != b.key {
+				t.Fatalf("fetch: from %s, hedged %v, err %v; want an answer from b %s", r.from.Short(), r.hedged, r.err, b.key.Short())
+			}
+		})
 	}
 }
