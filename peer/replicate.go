@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/auction-tui/auction-tui/peer/rpc"
@@ -143,31 +144,39 @@ type fetchAnswer struct {
 	err   error
 }
 
-// fetchRange sends one fetch request for log k to p, hedged to another holder when hedge is true
-// (see hedgeDelay). It returns the first successful answer and the peer that gave it, or the
-// first error when every request failed; hedged reports whether a second request was sent.
+// fetchRange sends one fetch request for log k to p. When hedge is true and no answer came within
+// hedgeDelay (or p failed), it is sent to another holder (see otherHolder); a peer received on
+// nudge (see startFetch) is asked too once the request has waited hedgeDelay. At most
+// maxFetchAsks requests go out. It returns the first successful answer and the peer that gave it,
+// or the first error when every request failed; hedged reports whether a hedge was sent.
 func (n *Node) fetchRange(ctx context.Context, p, k wire.PeerKey, req wire.FetchRequest, hedge bool, nudge <-chan wire.PeerKey) (reply []byte, from wire.PeerKey, hedged bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, n.fetchDeadline())
-	defer cancel() // ends the request still running once an answer won
-	answers := make(chan fetchAnswer, 2)
+	defer cancel() // ends the requests still running once an answer won
+	answers := make(chan fetchAnswer, maxFetchAsks)
 	payload := req.Marshal()
-	ask := func(q wire.PeerKey) {
+	pending, asked := 0, 0
+	ask := func(q wire.PeerKey, why string) {
+		pending++
+		asked++
+		if why != "" {
+			n.log.Debug("fetch "+why, "peer", p.Short(), "to", q.Short(), "log", k.Short(), "start", req.Start)
+		}
 		n.wg.Add(1)
-		go func() { // owned by fetchRange: ctx bounds it, and answers has room for both
+		go func() { // owned by fetchRange: ctx bounds it, and answers has room for every request
 			defer n.wg.Done()
 			r, err := n.ep.Request(ctx, q, methodFetch, payload)
 			answers <- fetchAnswer{from: q, reply: r, err: err}
 		}()
 	}
-	ask(p)
-	pending, asked := 1, 1
-	start := time.Now()
+	ask(p, "")
 	wait := n.hedgeDelay(p)
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
+	waited := false          // the requests have been out for a hedge delay
+	var early []wire.PeerKey // nudges that came before that, asked when it is over
 	var first error
 	tryHedge := func() {
-		if !hedge || hedged || ctx.Err() != nil {
+		if !hedge || hedged || asked >= maxFetchAsks || ctx.Err() != nil {
 			return
 		}
 		q, ok := n.otherHolder(k, p, req.Start)
@@ -176,10 +185,7 @@ func (n *Node) fetchRange(ctx context.Context, p, k wire.PeerKey, req wire.Fetch
 			return
 		}
 		hedged = true
-		pending++
-		asked++
-		n.log.Debug("fetch hedged", "peer", p.Short(), "to", q.Short(), "log", k.Short(), "start", req.Start)
-		ask(q)
+		ask(q, "hedged")
 	}
 	for {
 		select {
@@ -191,20 +197,29 @@ func (n *Node) fetchRange(ctx context.Context, p, k wire.PeerKey, req wire.Fetch
 			if first == nil {
 				first = a.err
 			}
-			tryHedge() // the first request failed early: ask another holder now
+			tryHedge() // a request failed early: ask another holder now
 			if pending == 0 {
 				return nil, p, hedged, first
 			}
 		case q := <-nudge:
-			// q answers now and holds more of the log: if the requests out have waited longer
-			// than a hedge delay, they may be stuck; ask q on a fresh stream.
-			if ctx.Err() == nil && asked < maxFetchAsks && time.Since(start) >= wait {
-				pending++
-				asked++
-				n.log.Debug("fetch nudged", "peer", p.Short(), "to", q.Short(), "log", k.Short(), "start", req.Start)
-				ask(q)
+			// q answers now and holds more of the log. Requests out for longer than a hedge
+			// delay may be stuck (sent into a partition since healed, or to a peer that died):
+			// ask q on a fresh stream.
+			switch {
+			case ctx.Err() != nil || asked >= maxFetchAsks:
+			case waited:
+				ask(q, "nudged")
+			case !slices.Contains(early, q):
+				early = append(early, q)
 			}
 		case <-timer.C:
+			waited = true
+			for _, q := range early {
+				if asked < maxFetchAsks && ctx.Err() == nil {
+					ask(q, "nudged")
+				}
+			}
+			early = nil
 			tryHedge()
 			if !hedged {
 				// No other holder known yet (a node that just started learns them from the

@@ -156,10 +156,14 @@ func TestFetchHedgedLateHolder(t *testing.T) {
 			waits := a.hedgeWaits.Load()
 			go func() {
 				req := wire.FetchRequest{Key: c.key, Start: have, End: have + wire.MaxRangeEntries}
-				_, from, hedged, err := a.fetchRange(t.Context(), c.key, c.key, req, true, nudge)
+				// With a nudge, the hedge is off: only the nudge may send the request elsewhere.
+				_, from, hedged, err := a.fetchRange(t.Context(), c.key, c.key, req, !tc.nudge, nudge)
 				done <- result{from, hedged, err}
 			}()
 			eventually(t, a, "a hedge check that found no holder", func() bool {
+				if tc.nudge {
+					return true // the fetch keeps the nudge until it has waited a hedge delay
+				}
 				select {
 				case r := <-done:
 					t.Fatalf("the fetch ended before looking for another holder: from %s, hedged %v, err %v", r.from.Short(), r.hedged, r.err)
