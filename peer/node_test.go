@@ -177,7 +177,9 @@ func TestBidRules(t *testing.T) {
 		want   error
 	}{
 		{"below start", bidder, "9", nil},
-		{"not above highest", bidder, "12", auction.ErrNotAboveHighest},
+		// 11, not 12: a second bid of 12 signed in the same millisecond as the first is the
+		// very same signed bid, which the seller answers with the first one's receipt.
+		{"not above highest", bidder, "11", auction.ErrNotAboveHighest},
 		{"own auction", seller, "20", auction.ErrOwnAuction},
 	}
 	for _, tc := range cases {
