@@ -187,6 +187,11 @@ type Report struct {
 	// Settled counts the auctions checked closed on every live peer during the run, whose
 	// records the harness then released (see harness.settle).
 	Settled int
+	// LateChanges counts the times the market's state changed after the final convergence,
+	// before it stayed the same for quietPeriods anti-entropy periods (see harness.quiesce): an
+	// operation whose caller gave up (a bid that timed out across a partition) may still be
+	// applied by the seller after the heal.
+	LateChanges int
 
 	// Violations lists every broken invariant, one sentence each; empty when the run passed.
 	Violations []string
@@ -904,8 +909,47 @@ func (h *harness) finish(ctx context.Context) error {
 	if err := h.measure(ctx, "final"); err != nil {
 		return err
 	}
-	h.check()
-	return nil
+	// The views checked must be one state of the market at rest: when a late change lands
+	// while they are taken (they differ), wait for rest again.
+	for {
+		if err := h.quiesce(ctx); err != nil {
+			return err
+		}
+		if views, same := h.views(); same {
+			h.check(views)
+			return nil
+		}
+		h.rep.LateChanges++
+	}
+}
+
+// quietPeriods is how many anti-entropy periods the converged state must stay the same before
+// the final check.
+const quietPeriods = 3
+
+// quiesce waits until every live peer holds the same state and that state has not changed for
+// quietPeriods anti-entropy periods. The final check needs a market at rest: the workload has
+// ended, but a seller may still apply a bid whose bidder gave up (it timed out across a partition
+// and its request arrived, or was let through by a restarted seller's recovery wait, after the
+// heal). Every change counts in Report.LateChanges.
+func (h *harness) quiesce(ctx context.Context) error {
+	quiet := quietPeriods * h.cfg.AntiEntropy
+	last, since := "", time.Now()
+	return h.poll(ctx, h.cfg.ConvergeTimeout, func() bool {
+		if !h.converged() {
+			return false
+		}
+		d := digest(h.nodes[h.live()[0]].Auctions())
+		switch {
+		case last == "":
+			last, since = d, time.Now()
+		case d != last:
+			h.rep.LateChanges++
+			h.log.Info("chaos: the market changed after the final convergence")
+			last, since = d, time.Now()
+		}
+		return time.Since(since) >= quiet
+	}, func() string { return "the market never came to rest after the final heal: " + h.divergence() })
 }
 
 // maxSchedule is how many schedule lines a Report keeps, the most recent.
@@ -925,18 +969,31 @@ func (h *harness) violate(format string, args ...any) {
 	h.rep.Violations = append(h.rep.Violations, fmt.Sprintf(format, args...))
 }
 
-// check verifies the invariants on the converged market.
-func (h *harness) check() {
+// views returns every live peer's auctions by id, and whether all of them rendered the same
+// (digest): false when the market changed while they were taken.
+func (h *harness) views() ([]map[wire.AuctionID]auction.Auction, bool) {
+	views := make([]map[wire.AuctionID]auction.Auction, len(h.nodes))
+	same, first := true, ""
+	for k, i := range h.live() {
+		as := h.nodes[i].Auctions()
+		if d := digest(as); k == 0 {
+			first = d
+		} else if d != first {
+			same = false
+		}
+		views[i] = make(map[wire.AuctionID]auction.Auction, len(as))
+		for _, a := range as {
+			views[i][a.ID] = a
+		}
+	}
+	return views, same
+}
+
+// check verifies the invariants on views of the market at rest (see finish).
+func (h *harness) check(views []map[wire.AuctionID]auction.Auction) {
 	live := h.live()
 	if len(live) != h.cfg.Peers {
 		h.violate("%d of %d peers running at the end", len(live), h.cfg.Peers)
-	}
-	views := make([]map[wire.AuctionID]auction.Auction, len(h.nodes))
-	for _, i := range live {
-		views[i] = make(map[wire.AuctionID]auction.Auction)
-		for _, a := range h.nodes[i].Auctions() {
-			views[i][a.ID] = a
-		}
 	}
 	ref := views[live[0]]
 	// Same winner and same bids everywhere; no bid after the close; the winner is the highest.
@@ -951,7 +1008,7 @@ func (h *harness) check() {
 			case winnerKey(a) != winnerKey(b):
 				h.violate("auction %s: winner %s on %s but %s on %s", id.Short(), winnerKey(a), h.names[live[0]], winnerKey(b), h.names[i])
 			case bidsKey(a) != bidsKey(b):
-				h.violate("auction %s: accepted bids differ between %s and %s", id.Short(), h.names[live[0]], h.names[i])
+				h.violate("auction %s: accepted bids differ between %s (%s) and %s (%s)", id.Short(), h.names[live[0]], bidsKey(a), h.names[i], bidsKey(b))
 			}
 		}
 		if a.Status == auction.StatusClosed {

@@ -151,11 +151,11 @@ func TestChaos(t *testing.T) {
 					t.Logf("fault schedule:\n  %s", strings.Join(rep.Schedule, "\n  "))
 					t.Logf("replay: %s=%d go test ./peer/chaos -run TestChaos", envSeed, seed)
 				}
-				t.Logf("seed %d: %d peers, faults %+v, %v (start %v, workload %v, final %v); opens %d/%d, bids %d acked %d rejected %d failed %d, closes %d/%d, crashes %d, partitions %d, isolations %d; heals %v; max goroutines %d; packets %+v",
+				t.Logf("seed %d: %d peers, faults %+v, %v (start %v, workload %v, final %v); opens %d/%d, bids %d acked %d rejected %d failed %d, closes %d/%d, crashes %d, partitions %d, isolations %d; heals %v; late changes %d; max goroutines %d; packets %+v",
 					seed, rep.Peers, rep.Faults, time.Since(start).Round(time.Millisecond),
 					rep.Start.Round(time.Millisecond), rep.Workload.Round(time.Millisecond), rep.Final.Round(time.Millisecond), rep.OpensAcked, rep.Opens, rep.Bids, rep.BidsAcked,
 					rep.BidsRejected, rep.BidsErr, rep.ClosesAcked, rep.Closes, rep.Crashes, rep.Partitions, rep.Isolations,
-					heals(rep.Heals), rep.MaxGoroutines, rep.Net)
+					heals(rep.Heals), rep.LateChanges, rep.MaxGoroutines, rep.Net)
 				if len(rep.BidErrs) > 0 {
 					t.Logf("seed %d: bid errors: %v", seed, rep.BidErrs)
 				}
