@@ -238,6 +238,11 @@ func TestHostileFlood(t *testing.T) {
 		peak = max(peak, runtime.NumGoroutine())
 		stop()
 		wg.Wait()
+		// Refusals held back by the once-per-second log limit are logged when the second is
+		// over: wait for them.
+		eventuallyWithin(t, 3*time.Second, seller, "a log line for the flood's refusals", func() bool {
+			return logs.count("rpc calls refused") > logs0
+		})
 		elapsed := time.Since(t0)
 		dht1 := seller.dht.Stats()
 		rpc1 := seller.ep.Stats()

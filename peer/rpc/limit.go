@@ -74,6 +74,7 @@ type caller struct {
 	pending    [numRefusals]uint64 // refusals since the last log line
 	lastMethod string              // method and reason of the latest refusal not yet logged
 	lastReason string
+	flush      *time.Timer // logs the pending refusals once refusalLogInterval has passed
 }
 
 // Stats counts the calls an Endpoint refused since it started. Every field only grows.
@@ -131,6 +132,10 @@ func (e *Endpoint) releaseCaller(c *caller) {
 		return
 	}
 	c.mu.Lock()
+	if c.flush != nil {
+		c.flush.Stop()
+		c.flush = nil
+	}
 	counts, method, reason := c.takePending()
 	c.mu.Unlock()
 	e.logRefusals(c.key, counts, method, reason)
@@ -153,17 +158,31 @@ func (e *Endpoint) admit(c *caller, now time.Time) bool {
 
 // refused counts a refusal of c's call and logs the refusals of c at most once per
 // refusalLogInterval: the first refusal after a quiet interval is logged at once, later ones are
-// summed into the next line (or the line written when the caller's last connection closes).
+// summed into the next line, written when the interval is over (or when the caller's last
+// connection closes, if sooner), so every refusal is logged within refusalLogInterval.
 func (e *Endpoint) refused(c *caller, kind refusal, now time.Time, method, reason string) {
 	e.stats[kind].Add(1)
 	c.mu.Lock()
 	c.pending[kind]++
 	c.lastMethod, c.lastReason = method, reason
-	if !c.lastLog.IsZero() && now.Sub(c.lastLog) < refusalLogInterval {
+	if wait := refusalLogInterval - now.Sub(c.lastLog); !c.lastLog.IsZero() && wait > 0 {
+		if c.flush == nil {
+			c.flush = time.AfterFunc(wait, func() { e.flushRefusals(c) })
+		}
 		c.mu.Unlock()
 		return
 	}
 	c.lastLog = now
+	counts, method, reason := c.takePending()
+	c.mu.Unlock()
+	e.logRefusals(c.key, counts, method, reason)
+}
+
+// flushRefusals logs the refusals of c held back by refused.
+func (e *Endpoint) flushRefusals(c *caller) {
+	c.mu.Lock()
+	c.flush = nil
+	c.lastLog = time.Now()
 	counts, method, reason := c.takePending()
 	c.mu.Unlock()
 	e.logRefusals(c.key, counts, method, reason)

@@ -443,3 +443,31 @@ func TestParkedCreditReleasedOnClose(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusalsLoggedWithinInterval: refusals held back by the once-per-interval log limit are
+// logged when the interval is over, while the caller stays connected and sends nothing more.
+func TestRefusalsLoggedWithinInterval(t *testing.T) {
+	var logBuf syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logBuf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv := newEndpoint(t, WithLogger(logger))
+	srv.Respond("deny", func(context.Context, *Request) ([]byte, error) { return nil, Reject("no") })
+	cli := newEndpoint(t)
+	cli.AddAddr(srv.Key(), srv.Addr())
+	ctx := t.Context()
+	for range 3 {
+		if _, err := cli.Request(ctx, srv.Key(), "deny", nil); !errors.Is(err, ErrRejected) {
+			t.Fatalf("deny: %v", err)
+		}
+	}
+	lines := func() []string { return logBuf.lines(`msg="rpc calls refused"`, "peer="+cli.Key().Short()) }
+	if got := lines(); len(got) != 1 || !strings.Contains(got[0], "rejected=1") {
+		t.Fatalf("after three refusals: %q, want one line for the first", got)
+	}
+	waitFor(t, 5*refusalLogInterval, "the held-back refusals logged", func() bool { return len(lines()) == 2 })
+	if got := lines()[1]; !strings.Contains(got, "rejected=2") || !strings.Contains(got, "last_method=deny") {
+		t.Fatalf("second line %q, want the other two refusals", got)
+	}
+	if !cli.Connected(srv.Key()) {
+		t.Fatal("the caller's connection closed: the line may come from the close, not the interval")
+	}
+}
