@@ -165,10 +165,8 @@ func (e *Endpoint) refused(c *caller, kind refusal, now time.Time, method, reaso
 	c.mu.Lock()
 	c.pending[kind]++
 	c.lastMethod, c.lastReason = method, reason
-	if wait := refusalLogInterval - now.Sub(c.lastLog); !c.lastLog.IsZero() && wait > 0 {
-		if c.flush == nil {
-			c.flush = time.AfterFunc(wait, func() { e.flushRefusals(c) })
-		}
+	if !c.lastLog.IsZero() && now.Sub(c.lastLog) < refusalLogInterval {
+		e.armFlushLocked(c)
 		c.mu.Unlock()
 		return
 	}
@@ -178,10 +176,28 @@ func (e *Endpoint) refused(c *caller, kind refusal, now time.Time, method, reaso
 	e.logRefusals(c.key, counts, method, reason)
 }
 
-// flushRefusals logs the refusals of c held back by refused.
+// armFlushLocked makes sure the refusals of c held back now are logged when the interval since
+// its last line is over. The caller holds c.mu.
+func (e *Endpoint) armFlushLocked(c *caller) {
+	if c.flush == nil {
+		c.flush = time.AfterFunc(refusalLogInterval-time.Since(c.lastLog), func() { e.flushRefusals(c) })
+	}
+}
+
+// flushRefusals logs the refusals of c held back by refused, unless a line was written less than
+// an interval ago (refused found the interval over before this timer ran): then it waits again.
 func (e *Endpoint) flushRefusals(c *caller) {
 	c.mu.Lock()
 	c.flush = nil
+	if c.pending == ([numRefusals]uint64{}) {
+		c.mu.Unlock()
+		return
+	}
+	if time.Since(c.lastLog) < refusalLogInterval {
+		e.armFlushLocked(c)
+		c.mu.Unlock()
+		return
+	}
 	c.lastLog = time.Now()
 	counts, method, reason := c.takePending()
 	c.mu.Unlock()
