@@ -60,20 +60,37 @@ func TestNoteHolder(t *testing.T) {
 	}
 }
 
+// lossyTrio starts three connected peers a, b, c whose sockets go through one faultnet
+// network, and returns them with cut, which sets the loss of both directions between two of them
+// (1 cuts the link, 0 restores it).
+func lossyTrio(t *testing.T, seed uint64) (a, b, c *Node, cut func(x, y *Node, loss float64)) {
+	t.Helper()
+	net := faultnet.New(seed)
+	t.Cleanup(func() { net.Close() })
+	m := newMarket(t)
+	a = m.start("a", WithPacketConnWrapper(net.Wrap))
+	b = m.start("b", WithPacketConnWrapper(net.Wrap))
+	c = m.start("c", WithPacketConnWrapper(net.Wrap))
+	for _, n := range m.nodes {
+		eventually(t, n, "full mesh", connectedTo(n, 2))
+	}
+	cut = func(x, y *Node, loss float64) {
+		xa, ya := netip.MustParseAddrPort(x.Addr()), netip.MustParseAddrPort(y.Addr())
+		for _, l := range [][2]netip.AddrPort{{xa, ya}, {ya, xa}} {
+			if err := net.SetLink(l[0], l[1], faultnet.Faults{Loss: loss}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return a, b, c, cut
+}
+
 // TestFetchHedged: a fetch request to a peer that stopped answering (its link dropped in both
 // directions, the connection not yet known dead) is hedged to another holder of the log, here its
 // writer, and the fetch goes on from there; without the hedge the same request fails at the fetch
 // deadline.
 func TestFetchHedged(t *testing.T) {
-	net := faultnet.New(1)
-	t.Cleanup(func() { net.Close() })
-	m := newMarket(t)
-	a := m.start("a", WithPacketConnWrapper(net.Wrap))
-	b := m.start("b", WithPacketConnWrapper(net.Wrap))
-	c := m.start("c", WithPacketConnWrapper(net.Wrap))
-	for _, n := range m.nodes {
-		eventually(t, n, "full mesh", connectedTo(n, 2))
-	}
+	a, b, c, cut := lossyTrio(t, 1)
 	if _, err := c.Open(t.Context(), "Kite", amt(t, "10"), 0); err != nil {
 		t.Fatal(err)
 	}
@@ -82,12 +99,7 @@ func TestFetchHedged(t *testing.T) {
 		defer a.mu.Unlock()
 		return a.holders[c.key][b.key] >= 1
 	})
-	ab, ba := netip.MustParseAddrPort(a.Addr()), netip.MustParseAddrPort(b.Addr())
-	for _, l := range [][2]netip.AddrPort{{ab, ba}, {ba, ab}} {
-		if err := net.SetLink(l[0], l[1], faultnet.Faults{Loss: 1}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	cut(a, b, 1)
 	req := wire.FetchRequest{Key: c.key, Start: 0, End: wire.MaxRangeEntries}
 
 	reply, from, hedged, err := a.fetchRange(t.Context(), b.key, c.key, req, true, nil)
@@ -114,33 +126,17 @@ func TestFetchHedgedLateHolder(t *testing.T) {
 		nudge bool
 	}{{"learned holder", false}, {"nudge", true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			net := faultnet.New(2)
-			t.Cleanup(func() { net.Close() })
-			m := newMarket(t)
-			a := m.start("a", WithPacketConnWrapper(net.Wrap))
-			b := m.start("b", WithPacketConnWrapper(net.Wrap))
-			c := m.start("c", WithPacketConnWrapper(net.Wrap))
-			for _, n := range m.nodes {
-				eventually(t, n, "full mesh", connectedTo(n, 2))
-			}
-			ap, bp, cp := netip.MustParseAddrPort(a.Addr()), netip.MustParseAddrPort(b.Addr()), netip.MustParseAddrPort(c.Addr())
-			cut := func(x, y netip.AddrPort, loss float64) {
-				for _, l := range [][2]netip.AddrPort{{x, y}, {y, x}} {
-					if err := net.SetLink(l[0], l[1], faultnet.Faults{Loss: loss}); err != nil {
-						t.Fatal(err)
-					}
-				}
-			}
+			a, b, c, cut := lossyTrio(t, 2)
 			// b is cut off, so it cannot hold c's new entry; a gets it, then loses its link to c.
-			cut(ap, bp, 1)
-			cut(bp, cp, 1)
+			cut(a, b, 1)
+			cut(b, c, 1)
 			if _, err := c.Open(t.Context(), "Kite", amt(t, "10"), 0); err != nil {
 				t.Fatal(err)
 			}
 			l := c.store.Log(c.key)
 			want := l.Len()
 			eventually(t, a, "c's new entry at a", func() bool { return a.store.Log(c.key).Len() == want })
-			cut(ap, cp, 1)
+			cut(a, c, 1)
 			have := b.store.Log(c.key).Len() // what b held before the cut
 			if have >= want {
 				t.Fatalf("b holds %d of c's %d entries across the cut", have, want)
@@ -180,7 +176,7 @@ func TestFetchHedgedLateHolder(t *testing.T) {
 			if _, err := b.store.Import(t.Context(), l.Head(), have, entries); err != nil {
 				t.Fatal(err)
 			}
-			cut(ap, bp, 0)
+			cut(a, b, 0)
 			if tc.nudge {
 				nudge <- b.key
 			} else {
