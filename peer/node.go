@@ -59,11 +59,10 @@ type Node struct {
 	boot  *dht.Node // the default bootstrap, when this node serves it
 	topic dht.Topic
 
-	mu        sync.Mutex // guards book, applied, known, holders, peers
+	mu        sync.Mutex // guards book, applied, known, peers
 	book      *auction.Book
-	applied   map[wire.PeerKey]uint64                  // entries of each log applied to the book
-	known     map[wire.PeerKey]uint64                  // longest signed head seen per log
-	holders   map[wire.PeerKey]map[wire.PeerKey]uint64 // per log: peers that showed a head of it, and its length (at most maxHolders)
+	applied   map[wire.PeerKey]uint64 // entries of each log applied to the book
+	known     map[wire.PeerKey]uint64 // longest signed head seen per log
 	peers     map[wire.PeerKey]*peerState
 	connected int                                // peers with connected set
 	fetching  map[wire.PeerKey]chan wire.PeerKey // logs with a fetch running, and its nudge channel (see startFetch)
@@ -85,7 +84,12 @@ type Node struct {
 	recentEntries int
 	pushers       map[wire.PeerKey]*pusher
 	pushesSent    atomic.Uint64 // push messages sent (one per peer per coalesced range)
-	hedgeWaits    atomic.Uint64 // hedge checks of a slow fetch that found no other holder yet
+
+	// holdersMu guards holders apart from mu: every head of every exchange notes its sender,
+	// and mu is the node's busiest lock.
+	holdersMu  sync.Mutex
+	holders    map[wire.PeerKey]map[wire.PeerKey]uint64 // per log: peers that showed a head of it, and its length (at most maxHolders)
+	hedgeWaits atomic.Uint64                            // hedge checks of a slow fetch that found no other holder yet
 
 	ctx       context.Context
 	cancel    context.CancelFunc

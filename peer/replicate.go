@@ -92,8 +92,8 @@ func (n *Node) noteHolder(p wire.PeerKey, h wire.SignedHead) {
 	if p == h.Key || p == n.key {
 		return // the writer is asked anyway; this node does not fetch from itself
 	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
+	n.holdersMu.Lock()
+	defer n.holdersMu.Unlock()
 	hs := n.holders[h.Key]
 	if hs == nil {
 		hs = make(map[wire.PeerKey]uint64)
@@ -121,6 +121,14 @@ func (n *Node) noteHolder(p wire.PeerKey, h wire.SignedHead) {
 // otherHolder returns a connected peer other than p that showed a head of log k longer than
 // start, preferring the writer itself, then the longest head.
 func (n *Node) otherHolder(k, p wire.PeerKey, start uint64) (wire.PeerKey, bool) {
+	n.holdersMu.Lock()
+	cands := make(map[wire.PeerKey]uint64, len(n.holders[k]))
+	for q, l := range n.holders[k] {
+		if q != p && l > start {
+			cands[q] = l
+		}
+	}
+	n.holdersMu.Unlock()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	connected := func(q wire.PeerKey) bool { pi := n.peers[q]; return pi != nil && pi.connected }
@@ -129,8 +137,8 @@ func (n *Node) otherHolder(k, p wire.PeerKey, start uint64) (wire.PeerKey, bool)
 	}
 	var best wire.PeerKey
 	var bestLen uint64
-	for q, l := range n.holders[k] {
-		if q != p && l > start && l > bestLen && connected(q) {
+	for q, l := range cands {
+		if l > bestLen && connected(q) {
 			best, bestLen = q, l
 		}
 	}

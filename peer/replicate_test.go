@@ -95,8 +95,8 @@ func TestFetchHedged(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, a, "b recorded as a holder of c's log", func() bool {
-		a.mu.Lock()
-		defer a.mu.Unlock()
+		a.holdersMu.Lock()
+		defer a.holdersMu.Unlock()
 		return a.holders[c.key][b.key] >= 1
 	})
 	cut(a, b, 1)
