@@ -88,8 +88,8 @@ type Node struct {
 	// holdersMu guards holders apart from mu: every head of every exchange notes its sender,
 	// and mu is the node's busiest lock.
 	holdersMu  sync.Mutex
-	holders    map[wire.PeerKey]map[wire.PeerKey]uint64 // per log: peers that showed a head of it, and its length (at most maxHolders)
-	hedgeWaits atomic.Uint64                            // hedge checks of a slow fetch that found no other holder yet
+	holders    map[wire.PeerKey]*holderSet // per log: peers that showed a head of it (see noteHolder)
+	hedgeWaits atomic.Uint64               // hedge checks of a slow fetch that found no other holder yet
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -127,7 +127,7 @@ func New(ctx context.Context, opts ...Option) (*Node, error) {
 		book:      auction.NewBook(),
 		applied:   make(map[wire.PeerKey]uint64),
 		known:     make(map[wire.PeerKey]uint64),
-		holders:   make(map[wire.PeerKey]map[wire.PeerKey]uint64),
+		holders:   make(map[wire.PeerKey]*holderSet),
 		peers:     make(map[wire.PeerKey]*peerState),
 		fetching:  make(map[wire.PeerKey]chan wire.PeerKey),
 		busy:      make(map[busyKey]bool),

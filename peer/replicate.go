@@ -86,6 +86,14 @@ func (n *Node) hedgeDelay(p wire.PeerKey) time.Duration {
 	return min(max(hedgeMin, hedgeRTTs*n.ep.RTT(p)), n.fetchDeadline()/2)
 }
 
+// holderSet is the peers known to hold one log, with the length of the head each showed: at most
+// maxHolders, in a fixed array (noteHolder runs for every head of every exchange).
+type holderSet struct {
+	n    int
+	keys [maxHolders]wire.PeerKey
+	lens [maxHolders]uint64
+}
+
 // noteHolder records that peer p showed head h (so p holds log h.Key up to h.Length). Of more than
 // maxHolders peers per log, the one with the shortest head is forgotten.
 func (n *Node) noteHolder(p wire.PeerKey, h wire.SignedHead) {
@@ -96,37 +104,35 @@ func (n *Node) noteHolder(p wire.PeerKey, h wire.SignedHead) {
 	defer n.holdersMu.Unlock()
 	hs := n.holders[h.Key]
 	if hs == nil {
-		hs = make(map[wire.PeerKey]uint64)
+		hs = new(holderSet)
 		n.holders[h.Key] = hs
 	}
-	if hs[p] >= h.Length {
-		return
-	}
-	if _, ok := hs[p]; !ok && len(hs) >= maxHolders {
-		var least wire.PeerKey
-		first := true
-		for q, l := range hs {
-			if first || l < hs[least] {
-				least, first = q, false
-			}
-		}
-		if hs[least] >= h.Length {
+	least := 0
+	for i := range hs.n {
+		if hs.keys[i] == p {
+			hs.lens[i] = max(hs.lens[i], h.Length)
 			return
 		}
-		delete(hs, least)
+		if hs.lens[i] < hs.lens[least] {
+			least = i
+		}
 	}
-	hs[p] = h.Length
+	switch {
+	case hs.n < maxHolders:
+		hs.keys[hs.n], hs.lens[hs.n] = p, h.Length
+		hs.n++
+	case hs.lens[least] < h.Length:
+		hs.keys[least], hs.lens[least] = p, h.Length
+	}
 }
 
 // otherHolder returns a connected peer other than p that showed a head of log k longer than
 // start, preferring the writer itself, then the longest head.
 func (n *Node) otherHolder(k, p wire.PeerKey, start uint64) (wire.PeerKey, bool) {
+	var cands holderSet
 	n.holdersMu.Lock()
-	cands := make(map[wire.PeerKey]uint64, len(n.holders[k]))
-	for q, l := range n.holders[k] {
-		if q != p && l > start {
-			cands[q] = l
-		}
+	if hs := n.holders[k]; hs != nil {
+		cands = *hs
 	}
 	n.holdersMu.Unlock()
 	n.mu.Lock()
@@ -137,8 +143,8 @@ func (n *Node) otherHolder(k, p wire.PeerKey, start uint64) (wire.PeerKey, bool)
 	}
 	var best wire.PeerKey
 	var bestLen uint64
-	for q, l := range cands {
-		if l > bestLen && connected(q) {
+	for i := range cands.n {
+		if q, l := cands.keys[i], cands.lens[i]; q != p && l > start && l > bestLen && connected(q) {
 			best, bestLen = q, l
 		}
 	}

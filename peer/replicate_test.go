@@ -32,31 +32,48 @@ func TestNetDeadlines(t *testing.T) {
 	}
 }
 
+// held returns the holders of log recorded by n, as a map.
+func held(n *Node, log wire.PeerKey) map[wire.PeerKey]uint64 {
+	n.holdersMu.Lock()
+	defer n.holdersMu.Unlock()
+	out := map[wire.PeerKey]uint64{}
+	if hs := n.holders[log]; hs != nil {
+		for i := range hs.n {
+			out[hs.keys[i]] = hs.lens[i]
+		}
+	}
+	return out
+}
+
 // TestNoteHolder: a log's holders are remembered up to maxHolders, the shortest head forgotten
 // first; the writer and this node itself are never recorded.
 func TestNoteHolder(t *testing.T) {
-	n := &Node{key: wire.PeerKey{0xff}, holders: make(map[wire.PeerKey]map[wire.PeerKey]uint64)}
+	n := &Node{key: wire.PeerKey{0xff}, holders: make(map[wire.PeerKey]*holderSet)}
 	log := wire.PeerKey{0xee}
 	head := func(l uint64) wire.SignedHead { return wire.SignedHead{Head: wire.Head{Key: log, Length: l}} }
 	n.noteHolder(log, head(5))   // the writer
 	n.noteHolder(n.key, head(5)) // this node
-	if len(n.holders[log]) != 0 {
-		t.Fatalf("writer or self recorded: %v", n.holders[log])
+	if got := held(n, log); len(got) != 0 {
+		t.Fatalf("writer or self recorded: %v", got)
 	}
 	for i := range maxHolders {
 		n.noteHolder(wire.PeerKey{byte(i + 1)}, head(uint64(10+i)))
 	}
 	n.noteHolder(wire.PeerKey{1}, head(3)) // shorter than known for that peer: no change
-	if got := n.holders[log][wire.PeerKey{1}]; got != 10 {
+	if got := held(n, log)[wire.PeerKey{1}]; got != 10 {
 		t.Fatalf("holder 1 length %d, want 10", got)
 	}
+	n.noteHolder(wire.PeerKey{2}, head(50)) // longer for a known peer: updated in place
+	if got := held(n, log); got[wire.PeerKey{2}] != 50 || len(got) != maxHolders {
+		t.Fatalf("after an update: %v", got)
+	}
 	n.noteHolder(wire.PeerKey{0x50}, head(9)) // shorter than every holder: not kept
-	if _, ok := n.holders[log][wire.PeerKey{0x50}]; ok {
+	if _, ok := held(n, log)[wire.PeerKey{0x50}]; ok {
 		t.Fatal("a holder shorter than all kept was recorded")
 	}
 	n.noteHolder(wire.PeerKey{0x51}, head(100)) // evicts the shortest (peer 1, 10)
-	if _, ok := n.holders[log][wire.PeerKey{1}]; ok || len(n.holders[log]) != maxHolders || n.holders[log][wire.PeerKey{0x51}] != 100 {
-		t.Fatalf("after eviction: %v", n.holders[log])
+	if got := held(n, log); got[wire.PeerKey{1}] != 0 || len(got) != maxHolders || got[wire.PeerKey{0x51}] != 100 {
+		t.Fatalf("after eviction: %v", got)
 	}
 }
 
@@ -94,11 +111,7 @@ func TestFetchHedged(t *testing.T) {
 	if _, err := c.Open(t.Context(), "Kite", amt(t, "10"), 0); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, a, "b recorded as a holder of c's log", func() bool {
-		a.holdersMu.Lock()
-		defer a.holdersMu.Unlock()
-		return a.holders[c.key][b.key] >= 1
-	})
+	eventually(t, a, "b recorded as a holder of c's log", func() bool { return held(a, c.key)[b.key] >= 1 })
 	cut(a, b, 1)
 	req := wire.FetchRequest{Key: c.key, Start: 0, End: wire.MaxRangeEntries}
 
