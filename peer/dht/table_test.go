@@ -211,8 +211,15 @@ func TestRateLimitPerSource(t *testing.T) {
 	limit := RequestBurst + int((elapsed+time.Since(start)).Seconds()*RequestRate) + 1
 	st := tn.Nodes[1].Stats()
 	t.Logf("flood of %d: %d answered (limit %d), %d limited", floodN, got, limit, st.Limited)
-	if got > limit || st.Limited == 0 {
+	if got > limit {
 		t.Fatalf("flooder got %d answers, want at most %d; limited %d", got, limit, st.Limited)
+	}
+	// On a loaded machine the flood may not reach the limiter: quic-go queues at most 32
+	// non-QUIC datagrams for the DHT's reader and drops the rest, or the flood is sent slowly
+	// enough to stay within the rate. Either way the flooder got no more than its share, which
+	// is the promise; TestLimiterTokenBucket checks the limiter's arithmetic itself.
+	if st.Limited == 0 {
+		t.Logf("the limiter refused nothing: the flood was shed before it or stayed within the rate")
 	}
 }
 
