@@ -859,6 +859,12 @@ func digest(as []auction.Auction) string {
 }
 
 func (h *harness) converged() bool {
+	_, same := h.state()
+	return same
+}
+
+// state returns the first live peer's digest and whether every live peer renders the same.
+func (h *harness) state() (string, bool) {
 	h.rep.MaxGoroutines = max(h.rep.MaxGoroutines, runtime.NumGoroutine())
 	var first string
 	for k, i := range h.live() {
@@ -866,14 +872,14 @@ func (h *harness) converged() bool {
 		if k == 0 {
 			first = d
 		} else if d != first {
-			return false
+			return first, false
 		}
 	}
-	return true
+	return first, true
 }
 
 // lateness describes a market that has not converged yet: the groups of live peers that hold the
-// same state (with their auction count and market connections) and how long ago the heal was.
+// same state, with each peer's auction count and market connections.
 func (h *harness) lateness() string {
 	groups := map[string][]string{}
 	for _, i := range h.live() {
@@ -936,10 +942,10 @@ func (h *harness) quiesce(ctx context.Context) error {
 	quiet := quietPeriods * h.cfg.AntiEntropy
 	last, since := "", time.Now()
 	return h.poll(ctx, h.cfg.ConvergeTimeout, func() bool {
-		if !h.converged() {
+		d, same := h.state()
+		if !same {
 			return false
 		}
-		d := digest(h.nodes[h.live()[0]].Auctions())
 		switch {
 		case last == "":
 			last, since = d, time.Now()

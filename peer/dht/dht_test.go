@@ -99,8 +99,8 @@ func TestLookupShrinksGuessedTimeouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.Close() })
-	if n.measured() {
-		t.Fatal("a new node has a round-trip estimate")
+	if got := n.timeoutFor(false, ID{}); got != InitialRequestTimeout {
+		t.Fatalf("a new node's request timeout is %v, want the initial guess %v", got, InitialRequestTimeout)
 	}
 	seeds := []seed{{addr: dead.LocalAddr().(*net.UDPAddr).AddrPort()}, {addr: tn.Bootstrap()[0]}}
 	res, err := n.lookup(t.Context(), wire.DHTFindNode, n.id, seeds, 0)

@@ -235,7 +235,7 @@ func (n *Node) lookup(ctx context.Context, kind wire.DHTKind, target ID, seeds [
 			return err
 		}
 		c.state, c.sent, c.timeout, c.p, c.req, c.granted = candInFlight, sent, timeout, p, id, false
-		c.guessed = timeout == InitialRequestTimeout && !n.measured()
+		c.guessed = timeout == InitialRequestTimeout
 		byReq[id] = c
 		inflight++
 		res.stats.requests++

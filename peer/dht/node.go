@@ -237,13 +237,6 @@ func (n *Node) timeoutLocked(id *ID) time.Duration {
 	return min(max(srtt+4*rttvar, MinRequestTimeout), MaxRequestTimeout)
 }
 
-// measured reports whether any round trip has been measured.
-func (n *Node) measured() bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.srtt > 0
-}
-
 // timeoutFor returns timeoutLocked for the node with id (when keyed) or for any node.
 func (n *Node) timeoutFor(keyed bool, id ID) time.Duration {
 	n.mu.Lock()
