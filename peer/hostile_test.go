@@ -18,6 +18,13 @@ import (
 // them like any new entries.
 func rawAppend(t *testing.T, n *Node, events ...wire.Event) {
 	t.Helper()
+	n.push(appendQuiet(t, n, events...))
+}
+
+// appendQuiet appends events to n's own log and tells no peer (no push): they learn of them by
+// anti-entropy only. It returns the range appended.
+func appendQuiet(t *testing.T, n *Node, events ...wire.Event) wire.Range {
+	t.Helper()
 	var entries [][]byte
 	for _, ev := range events {
 		b, err := wire.Entry{Time: n.now().UnixMilli(), Event: ev}.Marshal()
@@ -30,7 +37,7 @@ func rawAppend(t *testing.T, n *Node, events ...wire.Event) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n.push(wire.Range{Head: head, Start: first, Entries: entries})
+	return wire.Range{Head: head, Start: first, Entries: entries}
 }
 
 func TestHostilePeers(t *testing.T) {

@@ -91,6 +91,10 @@ type Node struct {
 	holders    map[wire.PeerKey]*holderSet // per log: peers that showed a head of it (see noteHolder)
 	hedgeWaits atomic.Uint64               // hedge checks of a slow fetch that found no other holder yet
 
+	headsMu   sync.Mutex
+	headsView *headsView     // this node's heads, cached per generation (guarded by headsMu; see heads)
+	exch      exchangeCounts // heads exchanges by how they went
+
 	ctx       context.Context
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup
@@ -175,6 +179,7 @@ func (n *Node) start(ctx context.Context, boots []string) error {
 	ep.Respond(methodBid, n.handleBid)
 	ep.Respond(methodPush, n.handlePush)
 	ep.Respond(methodHeads, n.handleHeads)
+	ep.Respond(methodDigest, n.handleDigest)
 	ep.Respond(methodFetch, n.handleFetch)
 	ep.Respond(methodAnnounce, n.handleAnnounce)
 

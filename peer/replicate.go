@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net/netip"
 	"slices"
 	"time"
 
@@ -24,7 +23,10 @@ const (
 	methodBid   = "auction/bid"
 	methodPush  = "log/push"
 	methodHeads = "log/heads"
-	methodFetch = "log/fetch"
+	// methodDigest opens an anti-entropy exchange with a digest of the caller's heads (see
+	// exchange.go).
+	methodDigest = "log/digest"
+	methodFetch  = "log/fetch"
 	// methodAnnounce tells peers of a head this node fetched (see announce).
 	methodAnnounce = "log/announce"
 )
@@ -319,126 +321,6 @@ func (n *Node) noteHead(h wire.SignedHead) {
 		n.known[h.Key] = h.Length
 	}
 	n.mu.Unlock()
-}
-
-func (n *Node) handleHeads(ctx context.Context, req *rpc.Request) ([]byte, error) {
-	hs, err := wire.UnmarshalHeads(req.Payload)
-	if err != nil {
-		return nil, rpc.Reject("malformed heads: " + err.Error())
-	}
-	// One reconcile per caller at a time: a caller that sends heads faster than this node checks
-	// them gets its later sets dropped (the next exchange carries them again).
-	if n.tryBusy(req.Caller, busyReconcile) {
-		n.wg.Add(1)
-		go func() {
-			defer n.wg.Done()
-			defer n.doneBusy(req.Caller, busyReconcile)
-			n.reconcile(n.ctx, req.Caller, hs.Heads)
-		}()
-	}
-	return n.headsMsg().Marshal(), nil
-}
-
-// Kinds of per-peer work of which at most one runs at a time.
-const (
-	busyExchange = iota
-	busyReconcile
-)
-
-type busyKey struct {
-	peer wire.PeerKey
-	kind int
-}
-
-// tryBusy marks kind of work for peer p as running; it reports false if it already is.
-func (n *Node) tryBusy(p wire.PeerKey, kind int) bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	k := busyKey{p, kind}
-	if n.busy[k] {
-		return false
-	}
-	n.busy[k] = true
-	return true
-}
-
-func (n *Node) doneBusy(p wire.PeerKey, kind int) {
-	n.mu.Lock()
-	delete(n.busy, busyKey{p, kind})
-	n.mu.Unlock()
-}
-
-// startExchange runs one heads exchange with p in the background unless one is running already.
-func (n *Node) startExchange(p wire.PeerKey) {
-	if !n.tryBusy(p, busyExchange) {
-		return
-	}
-	n.wg.Add(1)
-	go func() {
-		defer n.wg.Done()
-		defer n.doneBusy(p, busyExchange)
-		ctx, cancel := context.WithTimeout(n.ctx, n.exchangeDeadline())
-		defer cancel()
-		n.exchangeHeads(ctx, p)
-	}()
-}
-
-func (n *Node) headsMsg() wire.Heads {
-	hs := n.store.Heads()
-	if len(hs) > wire.MaxHeads {
-		rand.Shuffle(len(hs), func(i, j int) { hs[i], hs[j] = hs[j], hs[i] })
-		hs = hs[:wire.MaxHeads]
-	}
-	return wire.Heads{Heads: hs}
-}
-
-// exchangeHeads sends this node's heads to p and fetches what p has that this node lacks.
-func (n *Node) exchangeHeads(ctx context.Context, p wire.PeerKey) {
-	reply, err := n.ep.Request(ctx, p, methodHeads, n.headsMsg().Marshal())
-	if err != nil {
-		n.log.Debug("heads exchange", "peer", p.Short(), "err", err)
-		return
-	}
-	hs, err := wire.UnmarshalHeads(reply)
-	if err != nil {
-		n.log.Warn("malformed heads reply", "peer", p.Short(), "err", err)
-		return
-	}
-	n.reconcile(ctx, p, hs.Heads)
-}
-
-// reconcile checks heads received from p and fetches from p every log it is ahead on.
-func (n *Node) reconcile(ctx context.Context, p wire.PeerKey, heads []wire.SignedHead) {
-	sawOwn, recovering := false, false
-	defer func() {
-		if sawOwn && !recovering { // p holds the own log and nothing of it this node lacks
-			n.ownLogChecked()
-		}
-	}()
-	for _, h := range heads {
-		if ctx.Err() != nil {
-			continue
-		}
-		if h.Key == n.key {
-			sawOwn, recovering = true, n.checkOwnHead(p, h)
-			continue
-		}
-		n.discover(h.Key, netip.AddrPort{}) // peer exchange: a log writer is a market peer
-		if n.store.Log(h.Key).Head() == h {
-			n.noteHolder(p, h)
-			continue // the very head held already: nothing new, no signature to check
-		}
-		need, err := n.store.ObserveHead(h)
-		if err != nil {
-			n.importFailed(p, h.Key, err)
-			continue
-		}
-		n.noteHead(h)
-		n.noteHolder(p, h)
-		if need {
-			n.startFetch(p, h.Key)
-		}
-	}
 }
 
 // startFetch fetches log k from peer p in the background unless a fetch of k is running already:

@@ -155,6 +155,7 @@ func (s *Store) commit(batch []*appendReq) {
 	}
 	s.mu.Lock()
 	s.logs[s.key] = &logState{key: s.key, head: head, rng: rng}
+	s.gen++
 	s.mu.Unlock()
 	idx := prev
 	for _, r := range live {

@@ -123,6 +123,7 @@ func (s *Store) extend(db *kvdb, st *logState, head wire.SignedHead, start uint6
 	}
 	s.mu.Lock()
 	s.logs[k] = &logState{key: k, head: head, rng: rng}
+	s.gen++
 	s.mu.Unlock()
 	return len(fresh), nil
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/auction-tui/auction-tui/wire"
@@ -241,4 +242,33 @@ func TestNoGoroutineLeak(t *testing.T) {
 	// (the patched nutsdb in third_party/nutsdb ends them; v1.1.0 does not).
 	waitGoroutines(t, before)
 	_ = bytes.Equal
+}
+
+func TestHeadsGen(t *testing.T) {
+	s := openT(t, t.TempDir())
+	ctx := context.Background()
+	w := newWriter(t, 20)
+	step := func(name string, change func() error, wantMoved bool) {
+		t.Helper()
+		_, before := s.HeadsGen()
+		if err := change(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		hs, after := s.HeadsGen()
+		if moved := after != before; moved != wantMoved {
+			t.Fatalf("%s: generation %d -> %d, want moved = %v", name, before, after, wantMoved)
+		}
+		if want := s.Heads(); !slices.Equal(hs, want) {
+			t.Fatalf("%s: HeadsGen heads %v, Heads %v", name, hs, want)
+		}
+	}
+	step("nothing", func() error { return nil }, false)
+	step("own append", func() error { _, _, err := s.Own().Append(ctx, entry(1)); return err }, true)
+	step("import", func() error { _, err := s.Import(ctx, w.head(10), 0, w.entries[:10]); return err }, true)
+	step("import of nothing new", func() error { _, err := s.Import(ctx, w.head(10), 5, w.entries[5:10]); return err }, false)
+	step("observed head", func() error { _, err := s.ObserveHead(w.head(20)); return err }, false)
+	step("import extends", func() error { _, err := s.Import(ctx, w.head(20), 10, w.entries[10:20]); return err }, true)
+	if hs, _ := s.HeadsGen(); len(hs) != 2 {
+		t.Fatalf("%d heads, want 2 (own log and one replica)", len(hs))
+	}
 }

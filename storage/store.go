@@ -204,6 +204,7 @@ type Store struct {
 
 	mu     sync.RWMutex
 	logs   map[wire.PeerKey]*logState
+	gen    uint64 // heads generation: grows on every change of a head in logs (see HeadsGen)
 	equivs map[wire.PeerKey]*EquivocationError
 	closed bool
 
@@ -560,6 +561,7 @@ func (s *Store) loadLogs() error {
 		}
 		if st.head.Length > 0 {
 			s.logs[k] = st
+			s.gen++
 		}
 	}
 	return nil
@@ -632,14 +634,32 @@ func (s *Store) Logs() []wire.PeerKey {
 
 // Heads returns the latest signed head of every log held with at least one entry, sorted by key.
 func (s *Store) Heads() []wire.SignedHead {
-	keys := s.Logs()
+	hs, _ := s.HeadsGen()
+	return hs
+}
+
+// HeadsGeneration returns the generation of the store's heads (see HeadsGen) without copying them.
+func (s *Store) HeadsGeneration() uint64 {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]wire.SignedHead, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, s.logs[k].head)
+	return s.gen
+}
+
+// HeadsGen returns what Heads returns with the generation of that set: a counter that grows
+// whenever a head changes (an append, an import, a repair on open) and is the same while none
+// does. A caller can cache what it derives from the heads, such as their digest, under the
+// generation and recompute only when it moves.
+func (s *Store) HeadsGen() ([]wire.SignedHead, uint64) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]wire.SignedHead, 0, len(s.logs))
+	for _, st := range s.logs {
+		if st.head.Length > 0 {
+			out = append(out, st.head)
+		}
 	}
-	return out
+	slices.SortFunc(out, func(a, b wire.SignedHead) int { return bytes.Compare(a.Key[:], b.Key[:]) })
+	return out, s.gen
 }
 
 // Equivocation returns the two inconsistent signed heads kept as proof for log key, if the log

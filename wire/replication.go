@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"math/bits"
@@ -35,6 +36,8 @@ const (
 	RangeEntryOverhead = 4
 	// FetchRequestSize is the encoded size of a FetchRequest.
 	FetchRequestSize = KeySize + 8 + 8
+	// HeadsDigestSize is the encoded size of a HeadsDigest: the head count (u32) and a SHA-256.
+	HeadsDigestSize = 4 + sha256.Size
 )
 
 // Range carries entries [Start, Start+len(Entries)) of the log Head.Key, with a signed head of that
@@ -279,6 +282,54 @@ func UnmarshalHeads(b []byte) (Heads, error) {
 		prev = enc
 	}
 	return h, nil
+}
+
+// headsDigestTag separates the heads digest from every other hash in the protocol.
+const headsDigestTag = "auction-tui/v1/heads-digest\x00"
+
+// HeadsDigest stands for a whole set of signed heads in 36 bytes: peers that hold exactly the
+// same heads compute the same digest, so an anti-entropy exchange between peers that agree (the
+// usual case) costs one small request and an empty answer instead of two full Heads messages.
+// The digest is a hint, not a proof: a peer that sends a wrong one only gets the full heads back.
+//
+// Encoding (HeadsDigestSize bytes, big-endian): count:u32 sum:[32].
+type HeadsDigest struct {
+	// Count is the number of distinct heads in the set.
+	Count uint32
+	// Sum is SHA-256 over a domain tag and the canonical Heads encoding of the whole set (which
+	// sorts and de-duplicates it), however many heads it holds.
+	Sum [sha256.Size]byte
+}
+
+// DigestHeads returns the digest of the set hs. The order of hs and repeated heads do not matter.
+func DigestHeads(hs []SignedHead) HeadsDigest {
+	enc := Heads{Heads: hs}.Marshal()
+	h := sha256.New()
+	h.Write([]byte(headsDigestTag))
+	h.Write(enc)
+	var d HeadsDigest
+	d.Count = binary.BigEndian.Uint32(enc)
+	h.Sum(d.Sum[:0])
+	return d
+}
+
+// Marshal returns the HeadsDigestSize-byte encoding of d.
+func (d HeadsDigest) Marshal() []byte {
+	b := make([]byte, 0, HeadsDigestSize)
+	b = binary.BigEndian.AppendUint32(b, d.Count)
+	return append(b, d.Sum[:]...)
+}
+
+// UnmarshalHeadsDigest decodes a HeadsDigest; it must be exactly HeadsDigestSize bytes. Any count
+// and sum are well formed. Errors are *DecodeError.
+func UnmarshalHeadsDigest(b []byte) (HeadsDigest, error) {
+	if len(b) != HeadsDigestSize {
+		return HeadsDigest{}, &DecodeError{Type: "heads digest", Reason: fmt.Sprintf("size %d, want %d", len(b), HeadsDigestSize)}
+	}
+	var d HeadsDigest
+	d.Count = binary.BigEndian.Uint32(b)
+	copy(d.Sum[:], b[4:])
+	return d, nil
 }
 
 // FetchRequest asks for entries [Start, End) of the log Key. The answer is a Range.

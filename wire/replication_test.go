@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -479,6 +480,75 @@ func FuzzUnmarshalHeads(f *testing.F) {
 			t.Fatal(err)
 		}
 		if !bytes.Equal(h.Marshal(), b) {
+			t.Fatal("re-encoding differs")
+		}
+	})
+}
+
+func TestHeadsDigest(t *testing.T) {
+	hs := testHeads(3)
+	d := DigestHeads(hs)
+	for _, tc := range []struct {
+		name string
+		hs   []SignedHead
+		same bool
+	}{
+		{"same set", testHeads(3), true},
+		{"other order", []SignedHead{hs[2], hs[0], hs[1]}, true},
+		{"repeated head", []SignedHead{hs[0], hs[1], hs[2], hs[1]}, true},
+		{"one head fewer", hs[:2], false},
+		{"empty", nil, false},
+		{"one head longer", func() []SignedHead {
+			o := slices.Clone(hs)
+			o[1].Length++
+			return o
+		}(), false},
+		{"one signature differs", func() []SignedHead {
+			o := slices.Clone(hs)
+			o[0].Sig[0] ^= 1
+			return o
+		}(), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := DigestHeads(tc.hs)
+			if (got == d) != tc.same {
+				t.Fatalf("digest equal = %v, want %v", got == d, tc.same)
+			}
+			if want := uint32(len(Heads{Heads: tc.hs}.Marshal())-4) / SignedHeadSize; got.Count != want {
+				t.Fatalf("count %d, want %d", got.Count, want)
+			}
+		})
+	}
+	b := d.Marshal()
+	if len(b) != HeadsDigestSize {
+		t.Fatalf("encoding is %d bytes, want %d", len(b), HeadsDigestSize)
+	}
+	back, err := UnmarshalHeadsDigest(b)
+	if err != nil || back != d {
+		t.Fatalf("round trip: %+v, %v", back, err)
+	}
+	for _, n := range []int{0, HeadsDigestSize - 1, HeadsDigestSize + 1} {
+		var de *DecodeError
+		if _, err := UnmarshalHeadsDigest(make([]byte, n)); !errors.As(err, &de) {
+			t.Fatalf("%d bytes: error %v, want *DecodeError", n, err)
+		}
+	}
+}
+
+// FuzzUnmarshalHeadsDigest checks that decoding never panics and re-encodes identically.
+func FuzzUnmarshalHeadsDigest(f *testing.F) {
+	f.Add(DigestHeads(testHeads(3)).Marshal())
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := UnmarshalHeadsDigest(b)
+		if err != nil {
+			var de *DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("error %T is not *DecodeError", err)
+			}
+			return
+		}
+		if !bytes.Equal(d.Marshal(), b) {
 			t.Fatal("re-encoding differs")
 		}
 	})

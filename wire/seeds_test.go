@@ -71,6 +71,11 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	writeBytes("FuzzUnmarshalHeads", "duplicate", append([]byte{0, 0, 0, 2}, append(hs[0].Marshal(), hs[0].Marshal()...)...))
 	writeBytes("FuzzUnmarshalHeads", "empty", nil)
 
+	writeBytes("FuzzUnmarshalHeadsDigest", "three", DigestHeads(testHeads(3)).Marshal())
+	writeBytes("FuzzUnmarshalHeadsDigest", "none", DigestHeads(nil).Marshal())
+	writeBytes("FuzzUnmarshalHeadsDigest", "short", make([]byte, HeadsDigestSize-1))
+	writeBytes("FuzzUnmarshalHeadsDigest", "empty", nil)
+
 	writeBytes("FuzzUnmarshalFetchRequest", "valid", FetchRequest{Key: PeerKey{1}, Start: 0, End: 10}.Marshal())
 	writeBytes("FuzzUnmarshalFetchRequest", "max", FetchRequest{Key: PeerKey{2}, Start: 5, End: 5 + MaxRangeEntries}.Marshal())
 	writeBytes("FuzzUnmarshalFetchRequest", "top", FetchRequest{Start: 1<<64 - 2, End: 1<<64 - 1}.Marshal())

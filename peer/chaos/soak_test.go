@@ -16,7 +16,10 @@ import (
 //	CHAOS_SOAK=30m        run the soak for this long (the test is skipped without it)
 //	CHAOS_SOAK_OUT=file   write every sample there as CSV
 //	CHAOS_SOAK_EVERY=5s   sampling period (default soakSampleEvery)
-//	CHAOS_SOAK_PPROF=dir  write heap.pprof and goroutines.txt there at the end of the workload
+//	CHAOS_SOAK_PPROF=dir  write heap.pprof and goroutines.txt there at the end of the workload, and
+//	                      heap-half.pprof and goroutines-half.txt at its midpoint, with the heap
+//	                      sampled every soakMemProfileRate bytes: `go tool pprof -base
+//	                      dir/heap-half.pprof dir/heap.pprof` shows what grew over the second half
 //	CHAOS_SOAK_CRASHES=0  no crashes (partitions, isolations and link faults only)
 const (
 	envSoakCrashes = "CHAOS_SOAK_CRASHES"
@@ -48,6 +51,9 @@ const (
 	// soakHeapPerEntry per log entry added in that half per peer holding it.
 	soakHeapPerEntry = 256
 	soakHeapSlack    = 16 << 20
+	// soakMemProfileRate is the heap profile's sampling interval in bytes with CHAOS_SOAK_PPROF
+	// (the runtime's default is 512 KiB, too coarse to tell a growth of a few MiB by site).
+	soakMemProfileRate = 16 << 10
 )
 
 // TestSoak runs the chaos workload (crashes and restarts, partitions, isolations, link faults,
@@ -86,7 +92,10 @@ func TestSoak(t *testing.T) {
 	noCrashes := os.Getenv(envSoakCrashes) == "0"
 	cfg := Config{Seed: seed, Dir: t.TempDir(), Peers: peers, Duration: d, SampleEvery: every, AntiEntropy: antiEntropy, NoCrashes: noCrashes, MaxOpen: soakMaxOpen}
 	if dir := os.Getenv(envSoakPprof); dir != "" {
-		cfg.AfterWorkload = func() { writeProfiles(t, dir) }
+		runtime.MemProfileRate = soakMemProfileRate
+		cfg.AfterWorkload = func() { writeProfiles(t, dir, "") }
+		half := time.AfterFunc(d/2, func() { writeProfiles(t, dir, "-half") })
+		defer half.Stop()
 	}
 	rep, err := Run(ctx, cfg)
 	if err != nil {
@@ -140,14 +149,15 @@ func TestSoak(t *testing.T) {
 	}
 }
 
-// writeProfiles writes the heap profile (after GC) and a goroutine dump into dir.
-func writeProfiles(t *testing.T, dir string) {
+// writeProfiles writes the heap profile (after GC) and a goroutine dump into dir, their file
+// names ending in suffix.
+func writeProfiles(t *testing.T, dir, suffix string) {
 	runtime.GC()
 	for _, p := range []struct {
 		name  string
 		file  string
 		debug int
-	}{{"heap", "heap.pprof", 0}, {"goroutine", "goroutines.txt", 1}} {
+	}{{"heap", "heap" + suffix + ".pprof", 0}, {"goroutine", "goroutines" + suffix + ".txt", 1}} {
 		f, err := os.Create(filepath.Join(dir, p.file))
 		if err != nil {
 			t.Error(err)

@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""Summarise a chaos sweep's -test.v output: heals by market size, over the design target.
+
+Usage: python3 measurements/chaossum.py sweep.txt [target_ms]   (target default 320 = 300 ms AE + 20 ms)
+Reads the per-seed lines "seed N: P peers, ... heals kind:dur kind:dur ... ;" that chaos_test prints.
+"""
+import re, sys, statistics
+
+def ms(s):
+    m = re.fullmatch(r'([0-9.]+)(ms|s|µs|us|ns)', s)
+    v, u = float(m.group(1)), m.group(2)
+    return v * {'ms': 1, 's': 1000, 'µs': 1e-3, 'us': 1e-3, 'ns': 1e-6}[u]
+
+target = float(sys.argv[2]) if len(sys.argv) > 2 else 320
+buckets = [(8, 8), (9, 16), (17, 24), (25, 32)]
+heals = {b: [] for b in buckets}
+seeds, fails = 0, 0
+for line in open(sys.argv[1], encoding='utf-8', errors='replace'):
+    m = re.search(r'seed (\d+): (\d+) peers, .*? heals (.*?) ; late changes', line)
+    if m:
+        seeds += 1
+        peers = int(m.group(2))
+        b = next(b for b in buckets if b[0] <= peers <= b[1])
+        for h in m.group(3).split():
+            kind, d = h.split(':', 1)
+            heals[b].append(ms(d))
+    if re.search(r'--- FAIL: TestChaos/seeds/seed=', line):
+        fails += 1
+print(f"{seeds} seeds, {fails} failed; target {target:.0f} ms")
+print("| market size | heals | over the target | p50 | p99 | max |")
+print("|---|---|---|---|---|---|")
+allh = []
+for b in buckets:
+    hs = sorted(heals[b])
+    allh += hs
+    if not hs:
+        continue
+    p = lambda q: hs[min(len(hs) - 1, int(q * len(hs)))]
+    print(f"| {b[0]}–{b[1]} peers | {len(hs)} | {sum(h > target for h in hs)} | {p(.5):.0f} ms | {p(.99):.0f} ms | {hs[-1]:.0f} ms |")
+hs = sorted(allh)
+if hs:
+    p = lambda q: hs[min(len(hs) - 1, int(q * len(hs)))]
+    print(f"| all | {len(hs)} | {sum(h > target for h in hs)} | {p(.5):.0f} ms | {p(.99):.0f} ms | {hs[-1]:.0f} ms |")

@@ -1,0 +1,123 @@
+package peer
+
+import (
+	"context"
+	"crypto/ed25519"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/auction-tui/auction-tui/peer/rpc"
+	"github.com/auction-tui/auction-tui/wire"
+)
+
+// exchangeCount is a snapshot of a node's exchange counters.
+type exchangeCount struct{ same, differ, full uint64 }
+
+func exchanges(n *Node) exchangeCount {
+	return exchangeCount{n.exch.same.Load(), n.exch.differ.Load(), n.exch.full.Load()}
+}
+
+// TestDigestExchange: an exchange between peers that hold the same heads is a digest and an
+// empty answer; one where they differ still brings each side what the other holds, in that one
+// exchange: the caller fetches what it lacks, and sends its heads when the peer lacks something.
+func TestDigestExchange(t *testing.T) {
+	m := newMarket(t)
+	// No periodic exchanges: the test runs each one itself.
+	a := m.start("a", WithAntiEntropy(time.Hour))
+	b := m.start("b", WithAntiEntropy(time.Hour))
+	for _, n := range m.nodes {
+		eventually(t, n, "connected", connectedTo(n, 1))
+	}
+	same := func() bool { return a.heads().digest == b.heads().digest }
+	eventually(t, a, "the same heads on both peers", same)
+	holds := func(n *Node, k wire.PeerKey, l uint64) func() bool {
+		return func() bool { return n.store.Log(k).Len() >= l }
+	}
+
+	for _, tc := range []struct {
+		name     string
+		writer   *Node // appends one entry that it pushes to nobody
+		caller   *Node // runs the exchange
+		want     exchangeCount
+		learner  *Node // the peer that must fetch the entry
+		learnLen uint64
+	}{
+		{name: "same heads", caller: a, want: exchangeCount{same: 1}},
+		{name: "caller lacks an entry", writer: b, caller: a, want: exchangeCount{differ: 1}, learner: a},
+		{name: "peer lacks an entry", writer: a, caller: a, want: exchangeCount{differ: 1, full: 1}, learner: b},
+		{name: "peer lacks an entry, reverse", writer: b, caller: b, want: exchangeCount{differ: 1, full: 1}, learner: a},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			peer := b
+			if tc.caller == b {
+				peer = a
+			}
+			var r wire.Range
+			if tc.writer != nil {
+				r = appendQuiet(t, tc.writer, &wire.Profile{Name: tc.name})
+				if same() {
+					t.Fatal("an unpushed entry left the digests equal")
+				}
+			}
+			before := exchanges(tc.caller)
+			tc.caller.exchangeHeads(t.Context(), peer.key)
+			got := exchanges(tc.caller)
+			got = exchangeCount{got.same - before.same, got.differ - before.differ, got.full - before.full}
+			if got != tc.want {
+				t.Fatalf("exchange went %+v, want %+v", got, tc.want)
+			}
+			if tc.learner != nil {
+				eventually(t, tc.learner, "the unpushed entry fetched", holds(tc.learner, tc.writer.key, r.Head.Length))
+			}
+			eventually(t, a, "the same heads on both peers", same)
+		})
+	}
+}
+
+// TestDigestExchangeOlderPeer: a peer that does not answer digests (one from before them) gets a
+// full exchange instead.
+func TestDigestExchangeOlderPeer(t *testing.T) {
+	m := newMarket(t)
+	a := m.start("a", WithAntiEntropy(time.Hour))
+	_, priv, _ := ed25519.GenerateKey(nil)
+	old, err := rpc.Listen(t.Context(), "127.0.0.1:0", priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { old.Close() })
+	gotHeads := make(chan wire.Heads, 4)
+	old.Respond(methodHeads, func(_ context.Context, req *rpc.Request) ([]byte, error) {
+		hs, err := wire.UnmarshalHeads(req.Payload)
+		if err != nil {
+			return nil, err
+		}
+		gotHeads <- hs
+		return wire.Heads{}.Marshal(), nil
+	})
+	if err := old.Connect(t.Context(), a.key, netip.MustParseAddrPort(a.Addr())); err != nil {
+		t.Fatal(err)
+	}
+	oldKey := wire.KeyOf(priv)
+	eventually(t, a, "the older peer connected", func() bool { return a.ep.Connected(oldKey) })
+	eventually(t, a, "the exchange started on connect over", func() bool {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		return a.exch.full.Load() == 1 && !a.busy[busyKey{oldKey, busyExchange}]
+	})
+	<-gotHeads
+	appendQuiet(t, a, &wire.Profile{Name: "a"})
+	before := exchanges(a)
+	a.exchangeHeads(t.Context(), oldKey)
+	if got := exchanges(a); got.full != before.full+1 || got.same != before.same || got.differ != before.differ {
+		t.Fatalf("exchange with an older peer went %+v (before %+v), want one full exchange", got, before)
+	}
+	select {
+	case hs := <-gotHeads:
+		if len(hs.Heads) != 1 || hs.Heads[0].Key != a.key {
+			t.Fatalf("older peer got heads %v, want a's own head", hs.Heads)
+		}
+	default:
+		t.Fatal("the older peer was sent no heads")
+	}
+}
