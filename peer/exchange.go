@@ -1,6 +1,7 @@
 package peer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"math/rand/v2"
@@ -157,17 +158,21 @@ func (n *Node) fullExchange(ctx context.Context, p wire.PeerKey) {
 }
 
 // lacks reports whether a peer that showed the heads theirs lacks something of ours: a log it
-// does not hold, a shorter head, or another head of the same length.
+// does not hold, a shorter head, or another head of the same length. Both are sorted by key, as
+// UnmarshalHeads and storage.Store.HeadsGen return them; theirs may hold several heads of a key.
 func lacks(theirs, ours []wire.SignedHead) bool {
-	held := make(map[wire.PeerKey]wire.SignedHead, len(theirs))
-	for _, h := range theirs {
-		if o, ok := held[h.Key]; !ok || h.Length > o.Length {
-			held[h.Key] = h
-		}
-	}
+	i := 0
 	for _, h := range ours {
-		o, ok := held[h.Key]
-		if !ok || o.Length < h.Length || (o.Length == h.Length && o != h) {
+		for i < len(theirs) && bytes.Compare(theirs[i].Key[:], h.Key[:]) < 0 {
+			i++
+		}
+		var best *wire.SignedHead // their longest head of h.Key
+		for ; i < len(theirs) && theirs[i].Key == h.Key; i++ {
+			if best == nil || theirs[i].Length >= best.Length {
+				best = &theirs[i]
+			}
+		}
+		if best == nil || best.Length < h.Length || (best.Length == h.Length && *best != h) {
 			return true
 		}
 	}

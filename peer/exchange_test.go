@@ -121,3 +121,33 @@ func TestDigestExchangeOlderPeer(t *testing.T) {
 		t.Fatal("the older peer was sent no heads")
 	}
 }
+
+// TestLacks: a peer lacks something when it misses a log, holds a shorter head, or another head
+// of the same length; several heads of one key (proof of equivocation) count by the longest.
+func TestLacks(t *testing.T) {
+	h := func(key byte, l uint64, sig byte) wire.SignedHead {
+		return wire.SignedHead{Head: wire.Head{Key: wire.PeerKey{key}, Length: l}, Sig: wire.Signature{sig}}
+	}
+	for _, tc := range []struct {
+		name         string
+		theirs, ours []wire.SignedHead
+		want         bool
+	}{
+		{"both empty", nil, nil, false},
+		{"same", []wire.SignedHead{h(1, 5, 0), h(2, 3, 0)}, []wire.SignedHead{h(1, 5, 0), h(2, 3, 0)}, false},
+		{"theirs longer", []wire.SignedHead{h(1, 9, 0), h(2, 3, 0)}, []wire.SignedHead{h(1, 5, 0), h(2, 3, 0)}, false},
+		{"they hold more logs", []wire.SignedHead{h(1, 5, 0), h(2, 3, 0), h(3, 1, 0)}, []wire.SignedHead{h(2, 3, 0)}, false},
+		{"a log missing", []wire.SignedHead{h(1, 5, 0)}, []wire.SignedHead{h(1, 5, 0), h(2, 3, 0)}, true},
+		{"first log missing", []wire.SignedHead{h(2, 3, 0)}, []wire.SignedHead{h(1, 5, 0), h(2, 3, 0)}, true},
+		{"shorter", []wire.SignedHead{h(1, 5, 0), h(2, 2, 0)}, []wire.SignedHead{h(1, 5, 0), h(2, 3, 0)}, true},
+		{"same length, other head", []wire.SignedHead{h(1, 5, 1)}, []wire.SignedHead{h(1, 5, 0)}, true},
+		{"two heads of a key, the longest covers", []wire.SignedHead{h(1, 2, 0), h(1, 7, 0)}, []wire.SignedHead{h(1, 5, 0)}, false},
+		{"two heads of a key, neither covers", []wire.SignedHead{h(1, 2, 0), h(1, 4, 0), h(2, 9, 0)}, []wire.SignedHead{h(1, 5, 0), h(2, 9, 0)}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := lacks(tc.theirs, tc.ours); got != tc.want {
+				t.Fatalf("lacks = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
