@@ -353,3 +353,50 @@ func BenchmarkCatchUp(b *testing.B) {
 	}
 	b.ReportMetric(0, "ns/op")
 }
+
+// BenchmarkHeadsExchange measures one anti-entropy exchange between two peers of a market of 32
+// at rest, each holding the same 32 logs: the digest exchange that every period now starts with
+// (a 36-byte digest, an empty answer), against the full exchange of both sides' signed heads
+// that was every exchange before. CPU per exchange counts both sides (one process). The caller
+// takes its 31 peers in turn, so no peer's per-caller rate limit (rpc.DefaultCallerRate) engages.
+func BenchmarkHeadsExchange(b *testing.B) {
+	const peers = 32
+	m := newMarket(b)
+	nodes := make([]*Node, peers)
+	for i := range peers {
+		// No periodic exchanges: only the benchmark's own run.
+		nodes[i] = m.start(fmt.Sprintf("p%02d", i), WithAntiEntropy(time.Hour), WithLookupInterval(10*time.Second))
+	}
+	a := nodes[0]
+	for _, nd := range nodes {
+		eventuallyWithin(b, 2*time.Minute, nd, "connected to all", func() bool { return nd.Stats().Connected >= peers-1 })
+	}
+	for _, nd := range nodes {
+		eventuallyWithin(b, time.Minute, nd, "the same heads as the caller", func() bool {
+			return len(nd.heads().heads) == peers && nd.heads().digest == a.heads().digest
+		})
+	}
+	for _, tc := range []struct {
+		name    string
+		run     func(ctx context.Context, p wire.PeerKey)
+		payload int // request and answer payload bytes
+	}{
+		{"digest", a.exchangeHeads, wire.HeadsDigestSize},
+		{"full", a.fullExchange, 2 * (4 + peers*wire.SignedHeadSize)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			before := exchanges(a)
+			cpu0 := cpuTime()
+			i := 0
+			for b.Loop() {
+				i++
+				tc.run(b.Context(), nodes[1+i%(peers-1)].key)
+			}
+			b.ReportMetric(us(cpuTime()-cpu0)/float64(b.N), "cpu-µs/op")
+			b.ReportMetric(float64(tc.payload), "payload-B/op")
+			if got := exchanges(a); tc.name == "digest" && got.same-before.same != uint64(b.N) {
+				b.Fatalf("%d of %d digest exchanges found the same heads", got.same-before.same, b.N)
+			}
+		})
+	}
+}
