@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync/atomic"
+	"time"
 
 	"github.com/auction-tui/auction-tui/peer/rpc"
 	"github.com/auction-tui/auction-tui/wire"
@@ -26,6 +27,28 @@ import (
 // the largest cost of a market at rest, and a heal had to wait for CPU behind it. The digest is
 // a hint, not a proof: a peer that sends a wrong one only gets the full heads back, and every
 // head is still verified when it differs from the one held.
+
+// markSynced records that a heads exchange with p, started by either side, has just ended.
+func (n *Node) markSynced(p wire.PeerKey) {
+	now := time.Now()
+	n.mu.Lock()
+	if ps := n.peers[p]; ps != nil {
+		ps.synced = now
+	}
+	n.mu.Unlock()
+}
+
+// syncedWithin reports whether a heads exchange with p, started by either side, ended within d.
+// The periodic exchange is skipped then (see keepConnected), so a pair of peers makes about one
+// exchange per period instead of two. The peer that ran the last exchange runs the next within
+// its own period, so a pair still exchanges at least once per (jittered) period; and a heal finds
+// no recent exchange across the partition, so nothing is skipped after one.
+func (n *Node) syncedWithin(p wire.PeerKey, d time.Duration) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	ps := n.peers[p]
+	return ps != nil && !ps.synced.IsZero() && time.Since(ps.synced) < d
+}
 
 // headsView is this node's heads for one generation of the store's heads (see
 // storage.Store.HeadsGen), with what the exchanges derive from them.
@@ -84,6 +107,9 @@ func (n *Node) handleDigest(ctx context.Context, req *rpc.Request) ([]byte, erro
 		return nil, rpc.Reject("malformed heads digest: " + err.Error())
 	}
 	v := n.heads()
+	// Either way the caller learns this node's heads, and sends its own if this node lacks
+	// something: the pair is in sync.
+	n.markSynced(req.Caller)
 	if d == v.digest {
 		n.agreed(req.Caller, v.heads)
 		return nil, nil
@@ -108,6 +134,7 @@ func (n *Node) handleHeads(ctx context.Context, req *rpc.Request) ([]byte, error
 			n.reconcile(n.ctx, req.Caller, hs.Heads)
 		}()
 	}
+	n.markSynced(req.Caller)
 	return headsMsg(n.heads()), nil
 }
 
@@ -127,6 +154,7 @@ func (n *Node) exchangeHeads(ctx context.Context, p wire.PeerKey) {
 	if len(reply) == 0 {
 		n.exch.same.Add(1)
 		n.agreed(p, v.heads)
+		n.markSynced(p)
 		return
 	}
 	n.exch.differ.Add(1)
@@ -138,7 +166,9 @@ func (n *Node) exchangeHeads(ctx context.Context, p wire.PeerKey) {
 	n.reconcile(ctx, p, theirs.Heads)
 	if lacks(theirs.Heads, v.heads) && ctx.Err() == nil {
 		n.fullExchange(ctx, p)
+		return
 	}
+	n.markSynced(p)
 }
 
 // fullExchange sends this node's heads to p and checks the heads p answers with.
@@ -155,6 +185,7 @@ func (n *Node) fullExchange(ctx context.Context, p wire.PeerKey) {
 		return
 	}
 	n.reconcile(ctx, p, hs.Heads)
+	n.markSynced(p)
 }
 
 // lacks reports whether a peer that showed the heads theirs lacks something of ours: a log it

@@ -3,6 +3,7 @@ package peer
 import (
 	"context"
 	"crypto/ed25519"
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -149,5 +150,37 @@ func TestLacks(t *testing.T) {
 				t.Fatalf("lacks = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestExchangeOncePerPeriod: both ends of a connection tick every anti-entropy period, but an
+// exchange either of them ran in the last half period stands for both, so a pair exchanges about
+// once per period (1.08 in a simulation of the jittered ticks), not twice.
+func TestExchangeOncePerPeriod(t *testing.T) {
+	const period = 50 * time.Millisecond
+	m := newMarket(t)
+	a := m.start("a", WithAntiEntropy(period))
+	b := m.start("b", WithAntiEntropy(period))
+	for _, n := range m.nodes {
+		eventually(t, n, "connected", connectedTo(n, 1))
+	}
+	total := func() uint64 {
+		x, y := exchanges(a), exchanges(b)
+		return x.same + x.differ + y.same + y.differ
+	}
+	eventually(t, a, "the exchanges on connect recorded", func() bool { return a.syncedWithin(b.key, time.Minute) })
+	if a.syncedWithin(b.key, 0) {
+		t.Fatal("syncedWithin(0) holds")
+	}
+	start, e0 := time.Now(), total()
+	const want = 40
+	eventually(t, a, fmt.Sprintf("%d exchanges", want), func() bool { return total()-e0 >= want })
+	// Ticks delayed by a loaded machine only lower the rate; without the skip it is 2 per period.
+	periods := float64(time.Since(start)) / float64(period)
+	if rate := float64(total()-e0) / periods; rate > 1.6 {
+		t.Fatalf("%d exchanges in %.0f periods: %.2f per period, want about 1", total()-e0, periods, rate)
+	}
+	if !b.syncedWithin(a.key, time.Minute) {
+		t.Fatal("b recorded no exchange with a")
 	}
 }

@@ -38,6 +38,7 @@ type peerState struct {
 	equivocated bool
 	dialing     bool
 	wake        chan struct{} // pokes the dialer: disconnected, or a new address
+	synced      time.Time     // when the last heads exchange with this peer, either way, ended
 }
 
 // ensurePeerLocked returns the state of k, creating it. n.mu must be held.
@@ -309,10 +310,16 @@ func (n *Node) keepConnected(k wire.PeerKey, p *peerState) {
 			backoff = min(backoff*2, maxBackoff)
 			continue
 		}
+		period := n.exchangePeriod()
 		select {
 		case <-p.wake:
-		case <-time.After(jitter(n.exchangePeriod())):
-			n.startExchange(k)
+		case <-time.After(jitter(period)):
+			// Both ends of a connection run this loop: an exchange with k in the last half
+			// period, started by either side, already told each what the other holds, so skip
+			// this one. The side that ran that exchange runs the next within its own period.
+			if !n.syncedWithin(k, period/2) {
+				n.startExchange(k)
+			}
 		case <-n.ctx.Done():
 			return
 		}
