@@ -22,7 +22,7 @@ import (
 // its own heads too (methodHeads, the full exchange), so that both sides learn in one exchange
 // what the other holds, as with full exchanges alone.
 //
-// Why: a full exchange carries every signed head held (about 150 bytes per log) both ways, and
+// Why: a full exchange carries every signed head held (144 bytes per log) both ways, and
 // in a market of N peers each period holds N·(N−1) exchanges. At 32 peers on two cores that was
 // the largest cost of a market at rest, and a heal had to wait for CPU behind it. The digest is
 // a hint, not a proof: a peer that sends a wrong one only gets the full heads back, and every

@@ -146,6 +146,24 @@ func TestHostilePeers(t *testing.T) {
 			t.Fatalf("a badly signed range was stored: length %d, want %d", got, head.Length)
 		}
 	})
+	t.Run("heads digests", func(t *testing.T) {
+		for _, b := range [][]byte{nil, make([]byte, wire.HeadsDigestSize-1), make([]byte, wire.HeadsDigestSize+1)} {
+			_, err := evil.ep.Request(ctx, honest.Key(), methodDigest, b)
+			var re *rpc.Error
+			if !errors.As(err, &re) || re.Code != rpc.CodeRejected {
+				t.Fatalf("a %d-byte digest answered %v, want a rejection", len(b), err)
+			}
+		}
+		// A digest of heads the node does not hold (a guess, or a lie) only gets its heads back.
+		reply, err := evil.ep.Request(ctx, honest.Key(), methodDigest, wire.HeadsDigest{Count: 3, Sum: [32]byte{1}}.Marshal())
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs, err := wire.UnmarshalHeads(reply)
+		if err != nil || len(hs.Heads) != len(honest.heads().heads) {
+			t.Fatalf("answer to a wrong digest: %d heads, %v; want the node's %d heads", len(hs.Heads), err, len(honest.heads().heads))
+		}
+	})
 	t.Run("forked log", func(t *testing.T) {
 		l := evil.store.Own()
 		h := l.Head()
