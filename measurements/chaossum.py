@@ -2,6 +2,7 @@
 """Summarise a chaos sweep's -test.v output: heals by market size, over the design target.
 
 Usage: python3 measurements/chaossum.py sweep.txt [target_ms]   (target default 320 = 300 ms AE + 20 ms)
+       python3 measurements/chaossum.py <(zcat measurements/chaos-drawn-1000-2026-11-22.txt.gz)
 Reads the per-seed lines "seed N: P peers, ... heals kind:dur kind:dur ... ;" that chaos_test prints.
 """
 import re, sys, statistics
