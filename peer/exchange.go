@@ -76,9 +76,10 @@ func (n *Node) heads() *headsView {
 		return v
 	}
 	hs, gen := n.store.HeadsGen()
-	v = &headsView{gen: gen, heads: hs, digest: wire.DigestHeads(hs)}
+	enc := slices.Clip(wire.Heads{Heads: hs}.Marshal()) // encoded once: for the digest and to send
+	v = &headsView{gen: gen, heads: hs, digest: wire.DigestHeadsEncoding(enc)}
 	if len(hs) <= wire.MaxHeads {
-		v.enc = slices.Clip(wire.Heads{Heads: hs}.Marshal())
+		v.enc = enc
 	}
 	n.headsMu.Lock()
 	if n.headsView == nil || n.headsView.gen < gen {

@@ -303,7 +303,12 @@ type HeadsDigest struct {
 
 // DigestHeads returns the digest of the set hs. The order of hs and repeated heads do not matter.
 func DigestHeads(hs []SignedHead) HeadsDigest {
-	enc := Heads{Heads: hs}.Marshal()
+	return DigestHeadsEncoding(Heads{Heads: hs}.Marshal())
+}
+
+// DigestHeadsEncoding returns the digest of the set whose canonical encoding (what Heads.Marshal
+// returns) is enc: for a caller that needs the encoding too, so it is built once.
+func DigestHeadsEncoding(enc []byte) HeadsDigest {
 	h := sha256.New()
 	h.Write([]byte(headsDigestTag))
 	h.Write(enc)

@@ -514,6 +514,9 @@ func TestHeadsDigest(t *testing.T) {
 			if (got == d) != tc.same {
 				t.Fatalf("digest equal = %v, want %v", got == d, tc.same)
 			}
+			if enc := (Heads{Heads: tc.hs}).Marshal(); DigestHeadsEncoding(enc) != got {
+				t.Fatal("DigestHeadsEncoding of the canonical encoding differs from DigestHeads")
+			}
 			if want := uint32(len(Heads{Heads: tc.hs}.Marshal())-4) / SignedHeadSize; got.Count != want {
 				t.Fatalf("count %d, want %d", got.Count, want)
 			}
