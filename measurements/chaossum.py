@@ -4,6 +4,9 @@
 Usage: python3 measurements/chaossum.py sweep.txt [target_ms]   (target default 320 = 300 ms AE + 20 ms)
        python3 measurements/chaossum.py <(zcat measurements/chaos-drawn-1000-2026-11-22.txt.gz)
 Reads the per-seed lines "seed N: P peers, ... heals kind:dur kind:dur ... ;" that chaos_test prints.
+Lines that also list "rtts" (the market's median QUIC round trip at each heal, sixth session on)
+get two more columns: the median of those round trips, and the heals over the target with the
+measured round trip in place of the fixed allowance: AE + max(10 ms, rtt) + 10 ms of polling.
 """
 import re, sys, statistics
 
@@ -15,30 +18,43 @@ def ms(s):
 target = float(sys.argv[2]) if len(sys.argv) > 2 else 320
 buckets = [(8, 8), (9, 16), (17, 24), (25, 32)]
 heals = {b: [] for b in buckets}
+rtt_of = {b: [] for b in buckets}  # (heal ms, market rtt ms) where the line lists rtts
 seeds, fails = 0, 0
 for line in open(sys.argv[1], encoding='utf-8', errors='replace'):
-    m = re.search(r'seed (\d+): (\d+) peers, .*? heals (.*?) ; late changes', line)
+    m = re.search(r'seed (\d+): (\d+) peers, .*? heals (.*?) ;(?: rtts (.*?);)? late changes', line)
     if m:
         seeds += 1
         peers = int(m.group(2))
         b = next(b for b in buckets if b[0] <= peers <= b[1])
-        for h in m.group(3).split():
+        rtts = [ms(r) for r in m.group(4).split()] if m.group(4) else []
+        for i, h in enumerate(m.group(3).split()):
             kind, d = h.split(':', 1)
             heals[b].append(ms(d))
+            if rtts:
+                rtt_of[b].append((ms(d), rtts[i]))
     if re.search(r'--- FAIL: TestChaos/seeds/seed=', line):
         fails += 1
 print(f"{seeds} seeds, {fails} failed; target {target:.0f} ms")
-print("| market size | heals | over the target | p50 | p99 | max |")
-print("|---|---|---|---|---|---|")
-allh = []
+withrtt = any(rtt_of.values())
+ae = target - 20
+def rttcols(pairs):
+    if not withrtt or not pairs:
+        return ""
+    rs = sorted(r for _, r in pairs)
+    over = sum(h > ae + max(10, r) + 10 for h, r in pairs)
+    return f" {rs[len(rs) // 2]:.1f} ms | {over} |"
+print("| market size | heals | over the target | p50 | p99 | max |" + (" median round trip | over AE + round trip |" if withrtt else ""))
+print("|---|---|---|---|---|---|" + ("---|---|" if withrtt else ""))
+allh, allp = [], []
 for b in buckets:
     hs = sorted(heals[b])
     allh += hs
+    allp += rtt_of[b]
     if not hs:
         continue
     p = lambda q: hs[min(len(hs) - 1, int(q * len(hs)))]
-    print(f"| {b[0]}–{b[1]} peers | {len(hs)} | {sum(h > target for h in hs)} | {p(.5):.0f} ms | {p(.99):.0f} ms | {hs[-1]:.0f} ms |")
+    print(f"| {b[0]}–{b[1]} peers | {len(hs)} | {sum(h > target for h in hs)} | {p(.5):.0f} ms | {p(.99):.0f} ms | {hs[-1]:.0f} ms |" + rttcols(rtt_of[b]))
 hs = sorted(allh)
 if hs:
     p = lambda q: hs[min(len(hs) - 1, int(q * len(hs)))]
-    print(f"| all | {len(hs)} | {sum(h > target for h in hs)} | {p(.5):.0f} ms | {p(.99):.0f} ms | {hs[-1]:.0f} ms |")
+    print(f"| all | {len(hs)} | {sum(h > target for h in hs)} | {p(.5):.0f} ms | {p(.99):.0f} ms | {hs[-1]:.0f} ms |" + rttcols(allp))

@@ -78,4 +78,14 @@ type Stats struct {
 	Peers     int // market peers known
 	Connected int // market peers connected now
 	Sync      SyncProgress
+	Fetch     FetchStats // fetch requests sent since the node started
+}
+
+// FetchStats counts the fetch requests a node sent since it started, by why they went out. Every
+// request beyond the first of a range is a duplicate transfer if the first one answers too, so
+// Hedged+Nudged against Requests is what hedging costs.
+type FetchStats struct {
+	Requests uint64 // every fetch request sent, the first of each range included
+	Hedged   uint64 // requests sent to another holder after the first had no answer in time
+	Nudged   uint64 // requests sent to a peer that showed the log while a request was waiting
 }

@@ -90,6 +90,7 @@ type Node struct {
 	holdersMu  sync.Mutex
 	holders    map[wire.PeerKey]*holderSet // per log: peers that showed a head of it (see noteHolder)
 	hedgeWaits atomic.Uint64               // hedge checks of a slow fetch that found no other holder yet
+	fetches    fetchCounts                 // fetch requests sent, by why
 
 	headsMu   sync.Mutex
 	headsView *headsView     // this node's heads, cached per generation (guarded by headsMu; see heads)
@@ -306,6 +307,11 @@ func (n *Node) Stats() Stats {
 		}
 	}
 	s.Sync = n.syncLocked()
+	s.Fetch = FetchStats{
+		Requests: n.fetches.requests.Load(),
+		Hedged:   n.fetches.hedged.Load(),
+		Nudged:   n.fetches.nudged.Load(),
+	}
 	return s
 }
 

@@ -1,10 +1,12 @@
 package peer
 
 import (
+	"context"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/auction-tui/auction-tui/peer/rpc"
 	"github.com/auction-tui/auction-tui/wire"
 )
 
@@ -46,4 +48,30 @@ func TestPushWindow(t *testing.T) {
 			t.Fatalf("after an hour: %d entries in %d batches, want the latest one", n.recentEntries, len(n.recent))
 		}
 	})
+}
+
+// TestPushStoredAfterCallerGone: a push whose call context has ended by the time it is handled
+// (its connection replaced after a restart, drained as a duplicate, or the pusher gave up) is
+// still stored: the entries are in hand, and dropping them would leave them to the next heads
+// exchange.
+func TestPushStoredAfterCallerGone(t *testing.T) {
+	writer := newMarket(t).start("writer")
+	reader := newMarket(t).start("reader") // another market: it never hears of writer otherwise
+	r := appendQuiet(t, writer, &wire.Open{Item: "lamp", Price: amt(t, "5"), Currency: wire.Currency})
+	all, err := writer.store.Log(writer.Key()).Range(0, r.End()) // from the start: no gap to fetch
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = wire.Range{Head: r.Head, Start: 0, Entries: all}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := reader.handlePush(ctx, &rpc.Request{Caller: writer.Key(), Method: methodPush, Payload: r.Marshal()}); err != nil {
+		t.Fatal(err)
+	}
+	if got := reader.store.Log(writer.Key()).Len(); got != r.End() {
+		t.Fatalf("reader holds %d entries of the writer's log, want %d", got, r.End())
+	}
+	if _, ok := findItem(reader, "lamp"); !ok {
+		t.Fatal("the pushed auction is not in the reader's book")
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/auction-tui/auction-tui/peer/rpc"
@@ -83,9 +84,15 @@ const (
 )
 
 // hedgeDelay returns how long a fetch request to p waits before it is hedged: hedgeRTTs round
-// trips, at least hedgeMin, at most half the fetch deadline.
+// trips, at least hedgeMin, at most half the fetch deadline. (A delay learnt from the node's own
+// fetch latencies was tried in the sixth session and made heals slower: RELIABILITY.md §2.)
 func (n *Node) hedgeDelay(p wire.PeerKey) time.Duration {
 	return min(max(hedgeMin, hedgeRTTs*n.ep.RTT(p)), n.fetchDeadline()/2)
+}
+
+// fetchCounts counts fetch requests by why they went out (see FetchStats).
+type fetchCounts struct {
+	requests, hedged, nudged atomic.Uint64
 }
 
 // holderSet is the peers known to hold one log, with the length of the head each showed: at most
@@ -174,6 +181,13 @@ func (n *Node) fetchRange(ctx context.Context, p, k wire.PeerKey, req wire.Fetch
 	ask := func(q wire.PeerKey, why string) {
 		pending++
 		asked++
+		n.fetches.requests.Add(1)
+		switch why {
+		case "hedged":
+			n.fetches.hedged.Add(1)
+		case "nudged":
+			n.fetches.nudged.Add(1)
+		}
 		if why != "" {
 			n.log.Debug("fetch "+why, "peer", p.Short(), "to", q.Short(), "log", k.Short(), "start", req.Start)
 		}
@@ -246,12 +260,16 @@ func (n *Node) fetchRange(ctx context.Context, p, k wire.PeerKey, req wire.Fetch
 	}
 }
 
-func (n *Node) handlePush(ctx context.Context, req *rpc.Request) ([]byte, error) {
+func (n *Node) handlePush(_ context.Context, req *rpc.Request) ([]byte, error) {
 	r, err := wire.UnmarshalRange(req.Payload)
 	if err != nil {
 		return nil, rpc.Reject("malformed range: " + err.Error())
 	}
-	n.importRange(ctx, req.Caller, r)
+	// The range is here, whole: store it even if its connection closes meanwhile (replaced after
+	// a restart, drained as a duplicate) or the pusher stops waiting. Dropping it would leave the
+	// entries to the next heads exchange, a period later. The import's work is bounded by the
+	// range's size limits and the handler slots per peer; the node's shutdown still stops it.
+	n.importRange(n.ctx, req.Caller, r)
 	return nil, nil
 }
 

@@ -139,6 +139,10 @@ type Heal struct {
 	// design target), says what still differed at that moment: which peers held which state, and
 	// how many market peers each was connected to. Empty for a convergence within the target.
 	Late string
+	// RTT is the median of the smoothed QUIC round trips over every connected pair of live
+	// peers when the market converged: the round trip of the design target as the loaded
+	// market measures it (on two cores shared by 32 peers it is far above loopback's).
+	RTT time.Duration
 }
 
 // lateAfter is the round-trip allowance of the design target for convergence after a heal (one
@@ -159,6 +163,8 @@ type Report struct {
 
 	Heals []Heal
 	Net   faultnet.Stats
+	// Fetch sums the fetch requests of every peer the run started, crashed ones included.
+	Fetch peer.FetchStats
 	// MaxGoroutines is the most goroutines the process had at any convergence poll: the whole
 	// market runs in this process, so a backlog in any peer shows here.
 	MaxGoroutines int
@@ -299,6 +305,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	h.rep.Final = time.Since(t2)
 	h.rep.Net = h.net.Stats()
+	for _, n := range h.nodes {
+		h.retire(n)
+	}
 	if !cfg.NoFaults && h.rep.Net.Sent == 0 {
 		return h.rep, ErrNotWrapped
 	}
@@ -357,6 +366,17 @@ func (h *harness) startPeer(ctx context.Context, i int) error {
 	h.mu.Unlock()
 	h.addrs[i] = n.Addr()
 	return nil
+}
+
+// retire adds the fetch counts of n, which is about to stop, to the report.
+func (h *harness) retire(n *peer.Node) {
+	if n == nil {
+		return
+	}
+	f := n.Stats().Fetch
+	h.rep.Fetch.Requests += f.Requests
+	h.rep.Fetch.Hedged += f.Hedged
+	h.rep.Fetch.Nudged += f.Nudged
 }
 
 func (h *harness) closeAll() {
@@ -697,6 +717,7 @@ func (h *harness) round(ctx context.Context, crash int) error {
 		h.mu.Lock()
 		h.nodes[crash] = nil
 		h.mu.Unlock()
+		h.retire(n)
 		wg.Add(1)
 		go func() { defer wg.Done(); n.Close() }()
 	}
@@ -787,7 +808,8 @@ func (h *harness) measure(ctx context.Context, kind string) error {
 	if err := h.poll(ctx, h.cfg.ConvergeTimeout, cond, h.divergence); err != nil {
 		return fmt.Errorf("after %s heal: %w", kind, err)
 	}
-	h.rep.Heals = append(h.rep.Heals, Heal{Kind: kind, Duration: time.Since(start), Late: late})
+	took := time.Since(start)
+	h.rep.Heals = append(h.rep.Heals, Heal{Kind: kind, Duration: took, Late: late, RTT: h.marketRTT()})
 	h.settle()
 	return nil
 }
@@ -878,8 +900,28 @@ func (h *harness) state() (string, bool) {
 	return first, true
 }
 
+// marketRTT returns the median smoothed round trip over the connected pairs of live peers (each
+// pair counted from both ends), or zero when none is connected.
+func (h *harness) marketRTT() time.Duration {
+	var rtts []time.Duration
+	for _, i := range h.live() {
+		for _, p := range h.nodes[i].Peers() {
+			if p.Connected && p.RTT > 0 {
+				rtts = append(rtts, p.RTT)
+			}
+		}
+	}
+	if len(rtts) == 0 {
+		return 0
+	}
+	slices.Sort(rtts)
+	return rtts[len(rtts)/2]
+}
+
 // lateness describes a market that has not converged yet: the groups of live peers that hold the
-// same state, with each peer's auction count and market connections.
+// same state, with each peer's auction count and market connections, and for every group but
+// the largest how its state differs from the largest group's: the auctions it renders otherwise
+// (each as "id status bids", at most three shown).
 func (h *harness) lateness() string {
 	groups := map[string][]string{}
 	for _, i := range h.live() {
@@ -887,12 +929,63 @@ func (h *harness) lateness() string {
 		d := digest(n.Auctions())
 		groups[d] = append(groups[d], fmt.Sprintf("%s(%d auctions, %d conns)", h.names[i], strings.Count(d, "\n"), n.Stats().Connected))
 	}
+	var major string
+	for d, g := range groups {
+		if len(g) > len(groups[major]) || (len(g) == len(groups[major]) && d < major) {
+			major = d
+		}
+	}
 	parts := make([]string, 0, len(groups))
-	for _, g := range groups {
-		parts = append(parts, "["+strings.Join(g, " ")+"]")
+	for d, g := range groups {
+		part := "[" + strings.Join(g, " ") + "]"
+		if d != major {
+			part += " differs on " + digestDiff(major, d)
+		}
+		parts = append(parts, part)
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, " ")
+}
+
+// digestDiff describes the auctions that digest d renders otherwise than major, or lacks.
+func digestDiff(major, d string) string {
+	byID := func(dg string) map[string]string {
+		m := map[string]string{}
+		for _, l := range strings.Split(strings.TrimSuffix(dg, "\n"), "\n") {
+			if id, _, ok := strings.Cut(l, " "); ok {
+				m[id] = l
+			}
+		}
+		return m
+	}
+	short := func(l string) string {
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			return l
+		}
+		return fmt.Sprintf("%s %s %d bids", f[0][:8], f[1], strings.Count(l, "["))
+	}
+	mm, dm := byID(major), byID(d)
+	var out []string
+	for id, l := range mm {
+		switch dl, ok := dm[id]; {
+		case !ok:
+			out = append(out, "lacks "+short(l))
+		case dl != l:
+			out = append(out, fmt.Sprintf("%s (majority: %s)", short(dl), short(l)))
+		}
+	}
+	for id, l := range dm {
+		if _, ok := mm[id]; !ok {
+			out = append(out, "extra "+short(l))
+		}
+	}
+	sort.Strings(out)
+	n := len(out)
+	if n > 3 {
+		out = append(out[:3], fmt.Sprintf("and %d more", n-3))
+	}
+	return fmt.Sprintf("%d auctions: %s", n, strings.Join(out, "; "))
 }
 
 func (h *harness) divergence() string {

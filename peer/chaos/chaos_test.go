@@ -141,7 +141,7 @@ func TestChaos(t *testing.T) {
 				mu.Unlock()
 				for _, h := range rep.Heals {
 					if h.Late != "" {
-						t.Logf("seed %d: %s heal took %v; at %v: %s", seed, h.Kind, h.Duration.Round(time.Millisecond), (antiEntropy + lateAfter).Round(time.Millisecond), h.Late)
+						t.Logf("seed %d: %s heal took %v (market round trip %v); at %v: %s", seed, h.Kind, h.Duration.Round(time.Millisecond), h.RTT.Round(100*time.Microsecond), (antiEntropy + lateAfter).Round(time.Millisecond), h.Late)
 					}
 					if h.Duration > bound {
 						t.Errorf("convergence after %s heal took %v, bound %v", h.Kind, h.Duration, bound)
@@ -151,11 +151,12 @@ func TestChaos(t *testing.T) {
 					t.Logf("fault schedule:\n  %s", strings.Join(rep.Schedule, "\n  "))
 					t.Logf("replay: %s=%d go test ./peer/chaos -run TestChaos", envSeed, seed)
 				}
-				t.Logf("seed %d: %d peers, faults %+v, %v (start %v, workload %v, final %v); opens %d/%d, bids %d acked %d rejected %d failed %d, closes %d/%d, crashes %d, partitions %d, isolations %d; heals %v; late changes %d; max goroutines %d; packets %+v",
+				t.Logf("seed %d: %d peers, faults %+v, %v (start %v, workload %v, final %v); opens %d/%d, bids %d acked %d rejected %d failed %d, closes %d/%d, crashes %d, partitions %d, isolations %d; heals %v; rtts %v; late changes %d; max goroutines %d; fetches %d hedged %d nudged %d; packets %+v",
 					seed, rep.Peers, rep.Faults, time.Since(start).Round(time.Millisecond),
 					rep.Start.Round(time.Millisecond), rep.Workload.Round(time.Millisecond), rep.Final.Round(time.Millisecond), rep.OpensAcked, rep.Opens, rep.Bids, rep.BidsAcked,
 					rep.BidsRejected, rep.BidsErr, rep.ClosesAcked, rep.Closes, rep.Crashes, rep.Partitions, rep.Isolations,
-					heals(rep.Heals), rep.LateChanges, rep.MaxGoroutines, rep.Net)
+					heals(rep.Heals), healRTTs(rep.Heals), rep.LateChanges, rep.MaxGoroutines,
+					rep.Fetch.Requests, rep.Fetch.Hedged, rep.Fetch.Nudged, rep.Net)
 				if len(rep.BidErrs) > 0 {
 					t.Logf("seed %d: bid errors: %v", seed, rep.BidErrs)
 				}
@@ -169,6 +170,15 @@ func TestChaos(t *testing.T) {
 		t.Logf("convergence over %d heals: p50 %v, p90 %v, p99 %v, max %v; %d over the target (anti-entropy period + %v); %d of %d seeds failed %v",
 			len(all), q(0.5), q(0.9), q(0.99), all[len(all)-1], late, lateAfter, len(failed), len(seeds), failed)
 	}
+}
+
+// healRTTs lists the market round trip at each heal, in the order of heals.
+func healRTTs(hs []Heal) string {
+	parts := make([]string, len(hs))
+	for i, h := range hs {
+		parts[i] = h.RTT.Round(100 * time.Microsecond).String()
+	}
+	return strings.Join(parts, " ")
 }
 
 func heals(hs []Heal) string {

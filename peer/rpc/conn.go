@@ -3,6 +3,7 @@ package rpc
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
@@ -36,6 +37,7 @@ type peerConn struct {
 	remote    netip.AddrPort
 	initiator wire.PeerKey // the key of the side that dialed it
 	seq       uint64       // creation order on this endpoint
+	instance  [32]byte     // SHA-256 of the peer's certificate: one per run of the peer's endpoint
 	caller    *caller      // rate limit and refusal log, shared by the peer's connections
 
 	slots  chan struct{} // handler slots for the peer's calls
@@ -214,6 +216,7 @@ func (e *Endpoint) addConn(qc *quic.Conn, key, initiator wire.PeerKey, remote ne
 		qc:        qc,
 		remote:    remote,
 		initiator: initiator,
+		instance:  peerInstance(qc),
 		slots:     make(chan struct{}, e.cfg.maxStreams),
 	}
 	e.mu.Lock()
@@ -230,13 +233,23 @@ func (e *Endpoint) addConn(qc *quic.Conn, key, initiator wire.PeerKey, remote ne
 	go e.serveBidi(pc)
 	go e.serveUni(pc)
 	old := e.peers[key]
-	var loser *peerConn
+	var loser, stale *peerConn
 	switch {
 	case old == nil || old.qc.Context().Err() != nil:
 		e.peers[key] = pc
 		if old == nil {
 			e.queueEvent(peerEvent{key: key, connect: true, addr: remote})
 		}
+	case old.instance != pc.instance:
+		// The peer restarted (a new run of its endpoint presents a new certificate): the old
+		// connection is dead at its end, whichever the duplicate rule would keep. Keeping it
+		// would send every call into a connection that only a stateless reset, after QUIC's
+		// backed-off probe, ever ends. The callback sees the peer go and come back, so that
+		// the caller resynchronises with the new run.
+		e.peers[key] = pc
+		stale = old
+		e.queueEvent(peerEvent{key: key, err: ErrRestarted})
+		e.queueEvent(peerEvent{key: key, connect: true, addr: remote})
 	case e.better(pc, old):
 		e.peers[key] = pc
 		loser = old
@@ -250,9 +263,23 @@ func (e *Endpoint) addConn(qc *quic.Conn, key, initiator wire.PeerKey, remote ne
 	}
 	winner := e.peers[key]
 	e.mu.Unlock()
+	if stale != nil {
+		// Closed as a duplicate, so that a call caught on it is retried on the new connection.
+		_ = stale.qc.CloseWithError(closeDuplicate, "peer restarted")
+	}
 	e.cfg.logger.Debug("rpc connection up", "peer", key.Short(), "remote", remote,
 		"dialed", initiator == e.key, "duplicate", loser != nil)
 	return winner, nil
+}
+
+// peerInstance identifies the run of the peer's endpoint that qc talks to: the SHA-256 of the
+// certificate it presented, which every Endpoint makes afresh with a random serial (selfCert).
+func peerInstance(qc *quic.Conn) [32]byte {
+	certs := qc.ConnectionState().TLS.PeerCertificates
+	if len(certs) == 0 {
+		return [32]byte{}
+	}
+	return sha256.Sum256(certs[0].Raw)
 }
 
 // better reports whether a should be kept over b. Both ends reach the same decision: the

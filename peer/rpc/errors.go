@@ -118,6 +118,10 @@ func (e *ProtocolError) Unwrap() error { return e.Err }
 var (
 	// ErrNoAddress reports a peer with no known address and no resolver answer.
 	ErrNoAddress = errors.New("rpc: no known address for peer")
+	// ErrRestarted is the reason of the disconnect event when a peer connects from a new run of
+	// its endpoint (a new certificate) while a connection to its previous run is still open: the
+	// old connection is closed and the new one replaces it (a connect event follows).
+	ErrRestarted = errors.New("rpc: peer restarted")
 	// ErrSelf reports a call or dial to the endpoint's own key.
 	ErrSelf = errors.New("rpc: peer is this endpoint")
 	// ErrNotNonQUIC reports a datagram given to WriteTo whose first byte would make the remote

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -711,4 +712,99 @@ func TestLimitsUnderBurst(t *testing.T) {
 			t.Fatal("no call got through")
 		}
 	})
+}
+
+// muteConn drops every datagram written once muted: an endpoint closed while muted vanishes
+// without telling its peers, as a crashed process does.
+type muteConn struct {
+	net.PacketConn
+	muted atomic.Bool
+}
+
+func (c *muteConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	if c.muted.Load() {
+		return len(b), nil
+	}
+	return c.PacketConn.WriteTo(b, addr)
+}
+
+// TestRestartedPeerReplacesConnection: a peer that crashed (no close reached its peers) and
+// came back on the same address with the same key dials a peer that still holds the dead
+// connection. That connection was dialed by the smaller key, so the duplicate rule alone would
+// keep it; it is replaced at once instead, the callbacks see the peer go (ErrRestarted) and
+// come back, and calls reach the new run.
+func TestRestartedPeerReplacesConnection(t *testing.T) {
+	small := newEndpoint(t) // stays up
+	sk := small.Key()
+	var bigPriv ed25519.PrivateKey // the key that restarts: larger than small's
+	for bk := (wire.PeerKey{}); bigPriv == nil || bytes.Compare(sk[:], bk[:]) > 0; bk = wire.KeyOf(bigPriv) {
+		_, bigPriv, _ = ed25519.GenerateKey(rand.Reader)
+	}
+	mute := &muteConn{}
+	big1, err := Listen(t.Context(), "127.0.0.1:0", bigPriv, WithPacketConnWrapper(func(c net.PacketConn) net.PacketConn {
+		mute.PacketConn = c
+		return mute
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := big1.Addr()
+	bk := big1.Key()
+	type event struct {
+		connect bool
+		err     error
+	}
+	events := make(chan event, 16)
+	small.OnConnect(func(k wire.PeerKey, _ netip.AddrPort) {
+		if k == bk {
+			events <- event{connect: true}
+		}
+	})
+	small.OnDisconnect(func(k wire.PeerKey, err error) {
+		if k == bk {
+			events <- event{err: err}
+		}
+	})
+	small.AddAddr(bk, addr)
+	if _, err := small.dial(bk); err != nil { // the connection the duplicate rule favours
+		t.Fatal(err)
+	}
+	if ev := <-events; !ev.connect {
+		t.Fatalf("first event %+v, want connect", ev)
+	}
+	mute.muted.Store(true)
+	if err := big1.Close(); err != nil { // a crash: the close never reaches small
+		t.Fatal(err)
+	}
+	big2, err := Listen(t.Context(), addr.String(), bigPriv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { big2.Close() })
+	big2.Respond("echo", func(_ context.Context, r *Request) ([]byte, error) { return r.Payload, nil })
+	big2.AddAddr(sk, small.Addr())
+	if _, err := big2.dial(sk); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(5 * time.Second)
+	for _, want := range []event{{err: ErrRestarted}, {connect: true}} {
+		select {
+		case ev := <-events:
+			if ev.connect != want.connect || !errors.Is(ev.err, want.err) {
+				t.Fatalf("event %+v, want %+v", ev, want)
+			}
+		case <-deadline:
+			t.Fatalf("no event %+v: small still holds the dead connection", want)
+		}
+	}
+	small.mu.Lock()
+	pc := small.peers[bk]
+	small.mu.Unlock()
+	if pc == nil || pc.initiator != bk {
+		t.Fatal("small does not use the restarted peer's connection")
+	}
+	if resp, err := small.Request(t.Context(), bk, "echo", []byte("new run")); err != nil || string(resp) != "new run" {
+		t.Fatalf("call to the restarted peer: %q, %v", resp, err)
+	}
+	waitFor(t, 5*time.Second, "the dead connection to close", func() bool { return oneConn(small, bk, bk) })
 }
