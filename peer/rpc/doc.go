@@ -18,6 +18,9 @@
 // There is at most one connection per pair of peers. When both dial each other at once, both keep
 // the connection dialed by the peer with the smaller key (bytewise) and close the other once its
 // streams are done; a call caught on the closed duplicate is retried once on the kept connection.
+// A peer that connects from a new run of its endpoint (every run makes a fresh certificate) has
+// restarted: its new connection replaces the old one at once, whoever dialed either, and the
+// callbacks see it disconnect (ErrRestarted) and connect again.
 //
 // Reconnecting with backoff is the caller's business (the swarm), but a Request or Event to a peer
 // whose connection dropped dials it again.
