@@ -85,7 +85,6 @@ func (n *Node) lookup(ctx context.Context, kind wire.DHTKind, target ID, seeds [
 	if kind == wire.DHTGetRecords {
 		res.records = make(map[wire.PeerKey]wire.DHTRecord)
 	}
-	verified := make(map[wire.Signature]bool)
 
 	var cands []*candidate // keyless first, then by distance to target
 	byAddr := make(map[netip.AddrPort]*candidate)
@@ -331,7 +330,7 @@ loop:
 			for _, nd := range rep.Nodes {
 				add(nd, true, c.depth+1)
 			}
-			if res.records != nil && n.collect(res.records, verified, Topic(target), rep.Records) > 0 {
+			if res.records != nil && n.collect(res.records, Topic(target), rep.Records) > 0 {
 				if holders++; holders == 1 {
 					res.stats.firstHit = time.Since(start)
 				}
@@ -413,8 +412,10 @@ loop:
 }
 
 // collect adds the valid records of a reply to recs, keeping the newest per key, and returns the
-// number of valid records in the reply.
-func (n *Node) collect(recs map[wire.PeerKey]wire.DHTRecord, verified map[wire.Signature]bool, topic Topic, in []wire.DHTRecord) int {
+// number of valid records in the reply. Each record is checked against its own signature
+// (verifyRecord): a reply cannot pass off other addresses or a later expiry under a signature
+// made for another record.
+func (n *Node) collect(recs map[wire.PeerKey]wire.DHTRecord, topic Topic, in []wire.DHTRecord) int {
 	valid := 0
 	now := n.cfg.now().UnixMilli()
 	for i := range in {
@@ -422,12 +423,7 @@ func (n *Node) collect(recs map[wire.PeerKey]wire.DHTRecord, verified map[wire.S
 		if r.Expiry <= now || r.Expiry > now+(MaxRecordTTL+MaxClockSkew).Milliseconds() {
 			continue
 		}
-		ok, seen := verified[r.Sig]
-		if !seen {
-			ok = wire.VerifyDHTRecord(topic, r) == nil
-			verified[r.Sig] = ok
-		}
-		if !ok {
+		if !n.verifyRecord(topic, r) {
 			continue
 		}
 		valid++

@@ -59,6 +59,9 @@ type Node struct {
 	store     store
 	limit     limiter // per-source request rate limit; used by the read loop only
 
+	checkedMu sync.Mutex
+	checked   map[[sha256.Size]byte]bool // verdicts of verifyRecord, at most MaxCheckedRecords
+
 	stats struct {
 		sent, replies, timeouts, served, dropped, limited atomic.Uint64
 	}
@@ -118,7 +121,8 @@ func New(priv ed25519.PrivateKey, conn PacketConn, opts ...Option) (*Node, error
 		return nil, fmt.Errorf("%w: nil conn", ErrInvalidOption)
 	}
 	n := &Node{cfg: cfg, priv: priv, key: wire.KeyOf(priv), conn: conn, log: cfg.logger,
-		pending: make(map[wire.DHTRequestID]*pending), bindings: make(map[wire.PeerKey]netip.AddrPort)}
+		pending: make(map[wire.DHTRequestID]*pending), bindings: make(map[wire.PeerKey]netip.AddrPort),
+		checked: make(map[[sha256.Size]byte]bool)}
 	n.id = IDOf(n.key)
 	n.tab = newTable(n.id, cfg.k, time.Now())
 	n.store.init()

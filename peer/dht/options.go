@@ -65,6 +65,9 @@ const (
 	// MaxBindings is the number of verified (key, address) pairs remembered outside the routing
 	// table (see Node).
 	MaxBindings = 64
+	// MaxCheckedRecords bounds the record verdicts a node remembers (see Node.verifyRecord):
+	// about 100 KiB. When full it forgets them all and starts over.
+	MaxCheckedRecords = 2048
 	// MaxVerifyPings bounds the pings in flight that check nodes which contacted us.
 	MaxVerifyPings = 32
 )
@@ -81,6 +84,8 @@ var (
 	ErrInvalidOption = errors.New("dht: invalid option")
 	// ErrBootstrap reports that no bootstrap or saved node answered.
 	ErrBootstrap = errors.New("dht: no bootstrap node answered")
+	// ErrNoAnswer reports a Ping that got no valid answer within its timeout.
+	ErrNoAnswer = errors.New("dht: no answer")
 )
 
 // AnnounceError reports an announce that no node stored.

@@ -148,7 +148,7 @@ func (n *Node) announceLocked(req *wire.DHTRequest, source netip.AddrPort, now t
 	if r.Expiry <= ms || r.Expiry > ms+(MaxRecordTTL+MaxClockSkew).Milliseconds() {
 		return wire.DHTBadRecord
 	}
-	if wire.VerifyDHTRecord(req.Target, r) != nil {
+	if !n.verifyRecord(Topic(req.Target), r) {
 		return wire.DHTBadRecord
 	}
 	if wire.Verify(r.Key, wire.DomainRecord, wire.AnnounceProofMessage(req.ID, req.Token, req.Target, r.Sig), req.Proof) != nil {
@@ -308,4 +308,33 @@ func (n *Node) Join(ctx context.Context, topic Topic, addrs func() []netip.AddrP
 			}
 		}
 	}()
+}
+
+// verifyRecord reports whether r is signed by r.Key for topic. Market lookups return the same
+// records again and again until they are re-announced, so the verdict is remembered, keyed by
+// the SHA-256 of everything the check covers (key, signed message and signature): a record that
+// differs in any byte from one seen before, including one that reuses another record's
+// signature, is checked afresh.
+func (n *Node) verifyRecord(topic Topic, r *wire.DHTRecord) bool {
+	msg := wire.DHTRecordMessage(topic, r)
+	h := sha256.New()
+	h.Write(r.Key[:])
+	h.Write(r.Sig[:])
+	h.Write(msg)
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	n.checkedMu.Lock()
+	ok, seen := n.checked[sum]
+	n.checkedMu.Unlock()
+	if seen {
+		return ok
+	}
+	ok = wire.Verify(r.Key, wire.DomainRecord, msg, r.Sig) == nil
+	n.checkedMu.Lock()
+	if len(n.checked) >= MaxCheckedRecords {
+		clear(n.checked)
+	}
+	n.checked[sum] = ok
+	n.checkedMu.Unlock()
+	return ok
 }

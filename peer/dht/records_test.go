@@ -262,3 +262,68 @@ func TestOptionsValidated(t *testing.T) {
 		}
 	}
 }
+
+// TestCollectChecksEachRecord: a lookup reply cannot pass off a record under a signature made
+// for another one (other addresses, a later expiry, another topic), whether or not the genuine
+// record was seen first in the same lookup or an earlier one, and the remembered verdicts stay
+// bounded.
+func TestCollectChecksEachRecord(t *testing.T) {
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_, priv, _ := ed25519.GenerateKey(nil)
+	n, err := New(priv, UDP(conn))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	topic := TopicOf("market")
+	_, owner, _ := ed25519.GenerateKey(nil)
+	expiry := time.Now().Add(time.Minute).UnixMilli()
+	genuine := wire.DHTRecord{Expiry: expiry, Addrs: addrs(7000)}
+	if err := wire.SignDHTRecord(owner, topic, &genuine); err != nil {
+		t.Fatal(err)
+	}
+	otherAddrs := genuine
+	otherAddrs.Addrs = addrs(6666)
+	later := genuine
+	later.Expiry += 1000
+	later.Addrs = addrs(6666)
+	cases := []struct {
+		name      string
+		in        []wire.DHTRecord
+		topic     Topic
+		wantValid int
+	}{
+		{"genuine", []wire.DHTRecord{genuine}, topic, 1},
+		{"genuine again (remembered)", []wire.DHTRecord{genuine}, topic, 1},
+		{"borrowed signature, other addresses", []wire.DHTRecord{otherAddrs}, topic, 0},
+		{"genuine then borrowed signature with a later expiry", []wire.DHTRecord{genuine, later}, topic, 1},
+		{"borrowed signature first", []wire.DHTRecord{later, genuine}, topic, 1},
+		{"genuine record under another topic", []wire.DHTRecord{genuine}, TopicOf("other"), 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			recs := map[wire.PeerKey]wire.DHTRecord{}
+			if got := n.collect(recs, tc.topic, tc.in); got != tc.wantValid {
+				t.Fatalf("%d valid records, want %d", got, tc.wantValid)
+			}
+			if r, ok := recs[genuine.Key]; tc.wantValid > 0 && (!ok || r.Expiry != genuine.Expiry || r.Addrs[0] != genuine.Addrs[0]) {
+				t.Fatalf("kept %+v, want the genuine record", r)
+			}
+		})
+	}
+	for i := range MaxCheckedRecords + 10 {
+		r := genuine
+		r.Expiry += int64(i + 1)
+		n.verifyRecord(topic, &r)
+	}
+	n.checkedMu.Lock()
+	size := len(n.checked)
+	n.checkedMu.Unlock()
+	if size > MaxCheckedRecords {
+		t.Fatalf("%d verdicts remembered, more than %d", size, MaxCheckedRecords)
+	}
+}
