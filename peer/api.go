@@ -79,6 +79,9 @@ type Stats struct {
 	Connected int // market peers connected now
 	Sync      SyncProgress
 	Fetch     FetchStats // fetch requests sent since the node started
+	// DialRestarts counts dials whose handshake started over because the path to the peer came
+	// back while they waited (rpc.Stats.DialRestarts).
+	DialRestarts uint64
 }
 
 // FetchStats counts the fetch requests a node sent since it started, by why they went out. Every

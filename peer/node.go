@@ -166,7 +166,7 @@ func (n *Node) start(ctx context.Context, boots []string) error {
 		}
 		n.mu.Unlock()
 	}
-	rpcOpts := []rpc.Option{rpc.WithLogger(n.log), rpc.WithResolver(n.resolve)}
+	rpcOpts := []rpc.Option{rpc.WithLogger(n.log), rpc.WithResolver(n.resolve), rpc.WithProbe(n.probe)}
 	if n.cfg.wrapConn != nil {
 		rpcOpts = append(rpcOpts, rpc.WithPacketConnWrapper(n.cfg.wrapConn))
 	}
@@ -297,6 +297,9 @@ func (n *Node) Stats() Stats {
 	s := Stats{}
 	if n.dht != nil {
 		s.DHTNodes = n.dht.Size()
+	}
+	if n.ep != nil {
+		s.DialRestarts = n.ep.Stats().DialRestarts
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -173,6 +173,16 @@ func (n *Node) resolve(ctx context.Context, k wire.PeerKey) ([]netip.AddrPort, e
 	return n.dht.FindPeer(ctx, k)
 }
 
+// probe pings addr over the DHT, which shares the endpoint's socket: the endpoint's probe of a
+// slow dial (rpc.WithProbe), so that a dial sent into a partition starts over once it heals.
+func (n *Node) probe(ctx context.Context, addr netip.AddrPort) error {
+	if n.dht == nil {
+		return errors.New("DHT not started")
+	}
+	_, err := n.dht.Ping(ctx, addr, 0)
+	return err
+}
+
 // runSwarm bootstraps the DHT (retrying with backoff until it works), announces the node under
 // the market topic and its own key, then looks the market up periodically with jitter.
 func (n *Node) runSwarm(boots []string) {

@@ -143,6 +143,15 @@ type Heal struct {
 	// peers when the market converged: the round trip of the design target as the loaded
 	// market measures it (on two cores shared by 32 peers it is far above loopback's).
 	RTT time.Duration
+	// Frontier is the time from the heal to the first moment every live peer held everything
+	// some live peer held at the heal (every auction, at least as many accepted bids, closed if
+	// closed): the divergence the fault left, caught up. Duration also waits for writes made
+	// after the heal (a bid that crossed the partition and was accepted once it healed) to reach
+	// every peer, so Frontier <= Duration.
+	Frontier time.Duration
+	// LastWrite is the time from the heal to the newest write (open, accepted bid or close) in
+	// the converged state; positive when writes made after the heal were part of the wait.
+	LastWrite time.Duration
 }
 
 // lateAfter is the round-trip allowance of the design target for convergence after a heal (one
@@ -165,6 +174,9 @@ type Report struct {
 	Net   faultnet.Stats
 	// Fetch sums the fetch requests of every peer the run started, crashed ones included.
 	Fetch peer.FetchStats
+	// DialRestarts sums the dials of every peer the run started that started their handshake
+	// over when a partition healed (peer.Stats.DialRestarts).
+	DialRestarts uint64
 	// MaxGoroutines is the most goroutines the process had at any convergence poll: the whole
 	// market runs in this process, so a backlog in any peer shows here.
 	MaxGoroutines int
@@ -373,7 +385,9 @@ func (h *harness) retire(n *peer.Node) {
 	if n == nil {
 		return
 	}
-	f := n.Stats().Fetch
+	st := n.Stats()
+	f := st.Fetch
+	h.rep.DialRestarts += st.DialRestarts
 	h.rep.Fetch.Requests += f.Requests
 	h.rep.Fetch.Hedged += f.Hedged
 	h.rep.Fetch.Nudged += f.Nudged
@@ -793,11 +807,19 @@ func (h *harness) do(ctx context.Context, n *peer.Node, o op) {
 // measure waits until every live peer holds the same state and records how long it took.
 func (h *harness) measure(ctx context.Context, kind string) error {
 	start := time.Now()
+	front := h.frontier()
 	h.log.Info("chaos: measuring convergence", "after", kind)
 	defer func() { h.log.Info("chaos: measured", "after", kind, "took", time.Since(start)) }()
 	late := ""
+	var caught time.Duration
+	var final []auction.Auction
 	cond := func() bool {
-		if h.converged() {
+		first, same, holdAll := h.pass(front)
+		if caught == 0 && holdAll {
+			caught = max(time.Since(start), time.Nanosecond)
+		}
+		if same {
+			final = first
 			return true
 		}
 		if late == "" && time.Since(start) > h.cfg.AntiEntropy+lateAfter {
@@ -809,7 +831,11 @@ func (h *harness) measure(ctx context.Context, kind string) error {
 		return fmt.Errorf("after %s heal: %w", kind, err)
 	}
 	took := time.Since(start)
-	h.rep.Heals = append(h.rep.Heals, Heal{Kind: kind, Duration: took, Late: late, RTT: h.marketRTT()})
+	if caught == 0 || caught > took {
+		caught = took
+	}
+	h.rep.Heals = append(h.rep.Heals, Heal{Kind: kind, Duration: took, Late: late, RTT: h.marketRTT(),
+		Frontier: caught, LastWrite: lastWrite(final).Sub(start)})
 	h.settle()
 	return nil
 }
@@ -878,6 +904,88 @@ func digest(as []auction.Auction) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// held is what a peer holds of one auction, for the frontier of a heal.
+type held struct {
+	bids   int
+	closed bool
+}
+
+// frontier returns the union of what the live peers hold now: every auction, with the most
+// accepted bids any peer holds and closed if any peer holds it closed.
+func (h *harness) frontier() map[wire.AuctionID]held {
+	f := map[wire.AuctionID]held{}
+	for _, i := range h.live() {
+		for _, a := range h.nodes[i].Auctions() {
+			x := f[a.ID]
+			x.bids = max(x.bids, len(a.Bids))
+			x.closed = x.closed || a.Status == auction.StatusClosed
+			f[a.ID] = x
+		}
+	}
+	return f
+}
+
+// pass reads every live peer's auctions once: the first peer's, whether every peer renders the
+// same, and whether every peer holds front.
+func (h *harness) pass(front map[wire.AuctionID]held) (first []auction.Auction, same, holdAll bool) {
+	h.rep.MaxGoroutines = max(h.rep.MaxGoroutines, runtime.NumGoroutine())
+	same, holdAll = true, true
+	var d0 string
+	for k, i := range h.live() {
+		as := h.nodes[i].Auctions()
+		if holdAll {
+			holdAll = holds(as, front)
+		}
+		if !same {
+			continue
+		}
+		if d := digest(as); k == 0 {
+			first, d0 = as, d
+		} else if d != d0 {
+			same = false
+		}
+	}
+	return first, same, holdAll
+}
+
+// holds reports whether as holds everything in front.
+func holds(as []auction.Auction, front map[wire.AuctionID]held) bool {
+	n := 0
+	for _, a := range as {
+		x, ok := front[a.ID]
+		if !ok {
+			continue
+		}
+		if len(a.Bids) < x.bids || x.closed && a.Status != auction.StatusClosed {
+			return false
+		}
+		n++
+	}
+	return n == len(front)
+}
+
+// lastWrite returns the time of the newest write in as: an auction's opening, an accepted bid
+// or a close.
+func lastWrite(as []auction.Auction) time.Time {
+	var t time.Time
+	for _, a := range as {
+		t = latest(t, a.OpenedAt, a.ClosedAt)
+		for _, b := range a.Bids {
+			t = latest(t, b.AcceptedAt)
+		}
+	}
+	return t
+}
+
+func latest(t time.Time, ts ...time.Time) time.Time {
+	for _, x := range ts {
+		if x.After(t) {
+			t = x
+		}
+	}
+	return t
 }
 
 func (h *harness) converged() bool {

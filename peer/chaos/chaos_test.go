@@ -151,12 +151,12 @@ func TestChaos(t *testing.T) {
 					t.Logf("fault schedule:\n  %s", strings.Join(rep.Schedule, "\n  "))
 					t.Logf("replay: %s=%d go test ./peer/chaos -run TestChaos", envSeed, seed)
 				}
-				t.Logf("seed %d: %d peers, faults %+v, %v (start %v, workload %v, final %v); opens %d/%d, bids %d acked %d rejected %d failed %d, closes %d/%d, crashes %d, partitions %d, isolations %d; heals %v; rtts %v; late changes %d; max goroutines %d; fetches %d hedged %d nudged %d; packets %+v",
+				t.Logf("seed %d: %d peers, faults %+v, %v (start %v, workload %v, final %v); opens %d/%d, bids %d acked %d rejected %d failed %d, closes %d/%d, crashes %d, partitions %d, isolations %d; heals %v; rtts %v; frontiers %v; writes %v; late changes %d; max goroutines %d; fetches %d hedged %d nudged %d; dial restarts %d; packets %+v",
 					seed, rep.Peers, rep.Faults, time.Since(start).Round(time.Millisecond),
 					rep.Start.Round(time.Millisecond), rep.Workload.Round(time.Millisecond), rep.Final.Round(time.Millisecond), rep.OpensAcked, rep.Opens, rep.Bids, rep.BidsAcked,
 					rep.BidsRejected, rep.BidsErr, rep.ClosesAcked, rep.Closes, rep.Crashes, rep.Partitions, rep.Isolations,
-					heals(rep.Heals), healRTTs(rep.Heals), rep.LateChanges, rep.MaxGoroutines,
-					rep.Fetch.Requests, rep.Fetch.Hedged, rep.Fetch.Nudged, rep.Net)
+					heals(rep.Heals), healRTTs(rep.Heals), healFrontiers(rep.Heals), healWrites(rep.Heals), rep.LateChanges, rep.MaxGoroutines,
+					rep.Fetch.Requests, rep.Fetch.Hedged, rep.Fetch.Nudged, rep.DialRestarts, rep.Net)
 				if len(rep.BidErrs) > 0 {
 					t.Logf("seed %d: bid errors: %v", seed, rep.BidErrs)
 				}
@@ -177,6 +177,24 @@ func healRTTs(hs []Heal) string {
 	parts := make([]string, len(hs))
 	for i, h := range hs {
 		parts[i] = h.RTT.Round(100 * time.Microsecond).String()
+	}
+	return strings.Join(parts, " ")
+}
+
+// healFrontiers lists each heal's Frontier: when every peer held what any held at the heal.
+func healFrontiers(hs []Heal) string {
+	parts := make([]string, len(hs))
+	for i, h := range hs {
+		parts[i] = h.Frontier.Round(time.Millisecond).String()
+	}
+	return strings.Join(parts, " ")
+}
+
+// healWrites lists each heal's LastWrite: the newest write of the converged state, from the heal.
+func healWrites(hs []Heal) string {
+	parts := make([]string, len(hs))
+	for i, h := range hs {
+		parts[i] = h.LastWrite.Round(time.Millisecond).String()
 	}
 	return strings.Join(parts, " ")
 }

@@ -187,16 +187,21 @@ func (e *Endpoint) dial(key wire.PeerKey) (*peerConn, error) {
 	return nil, fmt.Errorf("rpc: dial %s: %w", key.Short(), errors.Join(errs...))
 }
 
+// dialAddr dials key at addr within the dial timeout: one handshake, or, with a probe
+// (WithProbe), a handshake started over when the path to addr comes back (dial.go).
 func (e *Endpoint) dialAddr(key wire.PeerKey, addr netip.AddrPort) (*quic.Conn, error) {
 	ctx, cancel := context.WithTimeout(e.ctx, e.cfg.dialTimeout)
 	defer cancel()
-	var mismatch atomic.Pointer[KeyMismatchError]
-	qc, err := e.tr.Dial(ctx, net.UDPAddrFromAddrPort(addr), e.clientTLS(key, &mismatch), e.qconf)
-	if m := mismatch.Load(); m != nil {
-		if qc != nil {
-			_ = qc.CloseWithError(closeProtocol, "key mismatch")
-		}
-		return nil, m
+	var qc *quic.Conn
+	var err error
+	if e.cfg.probe == nil {
+		qc, err = e.handshake(ctx, key, addr)
+	} else {
+		qc, err = e.probedDial(ctx, key, addr)
+	}
+	var km *KeyMismatchError
+	if errors.As(err, &km) {
+		return nil, err
 	}
 	if err != nil {
 		if e.ctx.Err() != nil {

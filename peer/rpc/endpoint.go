@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -62,7 +63,8 @@ type Endpoint struct {
 	// callers holds the rate limit and refusal log of each peer with a live connection.
 	callers map[wire.PeerKey]*caller
 
-	stats endpointStats // refusal counters, see Stats
+	stats        endpointStats // refusal counters, see Stats
+	dialRestarts atomic.Uint64 // handshakes started over by probedDial
 
 	cbMu         sync.Mutex
 	onConnect    func(wire.PeerKey, netip.AddrPort)

@@ -77,7 +77,8 @@ type caller struct {
 	flush      *time.Timer // logs the pending refusals once refusalLogInterval has passed
 }
 
-// Stats counts the calls an Endpoint refused since it started. Every field only grows.
+// Stats counts the calls an Endpoint refused since it started, and the dials it started over.
+// Every field only grows.
 type Stats struct {
 	// RateLimited counts requests answered CodeOverloaded and events dropped because their caller
 	// exceeded its rate limit (WithCallerRate).
@@ -90,6 +91,9 @@ type Stats struct {
 	// BadRequests counts malformed, oversized or incomplete request frames and calls of unknown
 	// methods.
 	BadRequests uint64
+	// DialRestarts counts handshakes a dial started over because its probes showed the path to
+	// the peer had been cut and was open again (WithProbe).
+	DialRestarts uint64
 }
 
 // endpointStats is the atomic counterpart of Stats.
@@ -98,10 +102,11 @@ type endpointStats [numRefusals]atomic.Uint64
 // Stats returns the endpoint's refusal counters.
 func (e *Endpoint) Stats() Stats {
 	return Stats{
-		RateLimited: e.stats[refusedRate].Load(),
-		Overloaded:  e.stats[refusedOverload].Load(),
-		Rejected:    e.stats[refusedReject].Load(),
-		BadRequests: e.stats[refusedBad].Load(),
+		RateLimited:  e.stats[refusedRate].Load(),
+		Overloaded:   e.stats[refusedOverload].Load(),
+		Rejected:     e.stats[refusedReject].Load(),
+		BadRequests:  e.stats[refusedBad].Load(),
+		DialRestarts: e.dialRestarts.Load(),
 	}
 }
 

@@ -82,6 +82,7 @@ type config struct {
 	idleTimeout    time.Duration
 	dialTimeout    time.Duration
 	resolver       Resolver
+	probe          Probe
 	wrapConn       func(net.PacketConn) net.PacketConn
 }
 
@@ -175,6 +176,13 @@ func WithIdleTimeout(d time.Duration) Option { return func(c *config) { c.idleTi
 
 // WithDialTimeout bounds one dial attempt, handshake included (default DefaultDialTimeout).
 func WithDialTimeout(d time.Duration) Option { return func(c *config) { c.dialTimeout = d } }
+
+// WithProbe sets the reachability probe of slow dials (default: none, and a dial is one
+// handshake). A dial whose handshake has not finished after DialProbeEvery probes its address
+// every DialProbeEvery; once a probe is answered after an earlier one was not (the path was cut
+// and is open again, as when a partition heals), the dial starts its handshake over, at most
+// MaxDialRestarts times. See dial.go for why.
+func WithProbe(p Probe) Option { return func(c *config) { c.probe = p } }
 
 // WithResolver sets the function used to find addresses for a key the address book lacks.
 func WithResolver(r Resolver) Option { return func(c *config) { c.resolver = r } }
