@@ -323,7 +323,7 @@ func (n *Node) keepConnected(k wire.PeerKey, p *peerState) {
 		period := n.exchangePeriod()
 		select {
 		case <-p.wake:
-		case <-time.After(jitter(period)):
+		case <-time.After(jitterBelow(period)):
 			// Both ends of a connection run this loop: an exchange with k in the last half
 			// period, started by either side, already told each what the other holds, so skip
 			// this one. The side that ran that exchange runs the next within its own period.
@@ -347,6 +347,13 @@ func (n *Node) exchangePeriod() time.Duration {
 		return n.cfg.antiEntropy
 	}
 	return n.cfg.antiEntropy * time.Duration(c) / AntiEntropyFanout
+}
+
+// jitterBelow returns d less up to 20%: the gap between two exchanges with a peer never exceeds
+// the anti-entropy period, so that a peer that missed an entry (a healed partition) hears of it
+// from every holder within one period, as the design promises.
+func jitterBelow(d time.Duration) time.Duration {
+	return time.Duration(float64(d) * (0.8 + 0.2*rand.Float64()))
 }
 
 // jitter returns d ±20%.
