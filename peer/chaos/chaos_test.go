@@ -155,7 +155,9 @@ func TestChaos(t *testing.T) {
 					seed, rep.Peers, rep.Faults, time.Since(start).Round(time.Millisecond),
 					rep.Start.Round(time.Millisecond), rep.Workload.Round(time.Millisecond), rep.Final.Round(time.Millisecond), rep.OpensAcked, rep.Opens, rep.Bids, rep.BidsAcked,
 					rep.BidsRejected, rep.BidsErr, rep.ClosesAcked, rep.Closes, rep.Crashes, rep.Partitions, rep.Isolations,
-					heals(rep.Heals), healRTTs(rep.Heals), healFrontiers(rep.Heals), healWrites(rep.Heals), rep.LateChanges, rep.MaxGoroutines,
+					heals(rep.Heals), healList(rep.Heals, func(h Heal) time.Duration { return h.RTT }, 100*time.Microsecond),
+					healList(rep.Heals, func(h Heal) time.Duration { return h.Frontier }, time.Millisecond),
+					healList(rep.Heals, func(h Heal) time.Duration { return h.LastWrite }, time.Millisecond), rep.LateChanges, rep.MaxGoroutines,
 					rep.Fetch.Requests, rep.Fetch.Hedged, rep.Fetch.Nudged, rep.DialRestarts, rep.Net)
 				if len(rep.BidErrs) > 0 {
 					t.Logf("seed %d: bid errors: %v", seed, rep.BidErrs)
@@ -172,29 +174,13 @@ func TestChaos(t *testing.T) {
 	}
 }
 
-// healRTTs lists the market round trip at each heal, in the order of heals.
-func healRTTs(hs []Heal) string {
+// healList renders one duration of every heal, rounded to unit, separated by spaces: the
+// market round trips (Heal.RTT), the frontiers (Heal.Frontier) or the newest writes
+// (Heal.LastWrite) of a seed line.
+func healList(hs []Heal, of func(Heal) time.Duration, unit time.Duration) string {
 	parts := make([]string, len(hs))
 	for i, h := range hs {
-		parts[i] = h.RTT.Round(100 * time.Microsecond).String()
-	}
-	return strings.Join(parts, " ")
-}
-
-// healFrontiers lists each heal's Frontier: when every peer held what any held at the heal.
-func healFrontiers(hs []Heal) string {
-	parts := make([]string, len(hs))
-	for i, h := range hs {
-		parts[i] = h.Frontier.Round(time.Millisecond).String()
-	}
-	return strings.Join(parts, " ")
-}
-
-// healWrites lists each heal's LastWrite: the newest write of the converged state, from the heal.
-func healWrites(hs []Heal) string {
-	parts := make([]string, len(hs))
-	for i, h := range hs {
-		parts[i] = h.LastWrite.Round(time.Millisecond).String()
+		parts[i] = of(h).Round(unit).String()
 	}
 	return strings.Join(parts, " ")
 }

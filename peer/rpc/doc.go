@@ -23,5 +23,7 @@
 // callbacks see it disconnect (ErrRestarted) and connect again.
 //
 // Reconnecting with backoff is the caller's business (the swarm), but a Request or Event to a peer
-// whose connection dropped dials it again.
+// whose connection dropped dials it again. With WithProbe, a dial that waits probes its address
+// and starts its handshake over once the path comes back after being cut (dial.go), instead of
+// waiting for QUIC to resend its Initial on a backed-off timer.
 package rpc
