@@ -150,7 +150,8 @@ type Heal struct {
 	// every peer, so Frontier <= Duration.
 	Frontier time.Duration
 	// LastWrite is the time from the heal to the newest write (open, accepted bid or close) in
-	// the converged state; positive when writes made after the heal were part of the wait.
+	// the converged state; positive when writes made after the heal were part of the wait, zero
+	// when the state holds no auction.
 	LastWrite time.Duration
 }
 
@@ -834,8 +835,12 @@ func (h *harness) measure(ctx context.Context, kind string) error {
 	if caught == 0 || caught > took {
 		caught = took
 	}
+	var newest time.Duration
+	if t := lastWrite(final); !t.IsZero() {
+		newest = t.Sub(start)
+	}
 	h.rep.Heals = append(h.rep.Heals, Heal{Kind: kind, Duration: took, Late: late, RTT: h.marketRTT(),
-		Frontier: caught, LastWrite: lastWrite(final).Sub(start)})
+		Frontier: caught, LastWrite: newest})
 	h.settle()
 	return nil
 }
