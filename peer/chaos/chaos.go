@@ -815,7 +815,7 @@ func (h *harness) measure(ctx context.Context, kind string) error {
 	var caught time.Duration
 	var final []auction.Auction
 	cond := func() bool {
-		first, same, holdAll := h.pass(front)
+		first, _, same, holdAll := h.pass(front)
 		if caught == 0 && holdAll {
 			caught = max(time.Since(start), time.Nanosecond)
 		}
@@ -932,13 +932,16 @@ func (h *harness) frontier() map[wire.AuctionID]held {
 	return f
 }
 
-// pass reads every live peer's auctions once: the first peer's, whether every peer renders the
-// same, and whether every peer holds front.
-func (h *harness) pass(front map[wire.AuctionID]held) (first []auction.Auction, same, holdAll bool) {
+// pass reads every live peer's auctions once: the first peer's auctions and digest, whether
+// every peer renders the same, and whether every peer holds front (false when front is nil:
+// not asked). It stops reading once neither answer can change.
+func (h *harness) pass(front map[wire.AuctionID]held) (first []auction.Auction, d0 string, same, holdAll bool) {
 	h.rep.MaxGoroutines = max(h.rep.MaxGoroutines, runtime.NumGoroutine())
-	same, holdAll = true, true
-	var d0 string
+	same, holdAll = true, front != nil
 	for k, i := range h.live() {
+		if !same && !holdAll {
+			break
+		}
 		as := h.nodes[i].Auctions()
 		if holdAll {
 			holdAll = holds(as, front)
@@ -952,7 +955,7 @@ func (h *harness) pass(front map[wire.AuctionID]held) (first []auction.Auction, 
 			same = false
 		}
 	}
-	return first, same, holdAll
+	return first, d0, same, holdAll
 }
 
 // holds reports whether as holds everything in front.
@@ -993,24 +996,10 @@ func latest(t time.Time, ts ...time.Time) time.Time {
 	return t
 }
 
-func (h *harness) converged() bool {
-	_, same := h.state()
-	return same
-}
-
 // state returns the first live peer's digest and whether every live peer renders the same.
 func (h *harness) state() (string, bool) {
-	h.rep.MaxGoroutines = max(h.rep.MaxGoroutines, runtime.NumGoroutine())
-	var first string
-	for k, i := range h.live() {
-		d := digest(h.nodes[i].Auctions())
-		if k == 0 {
-			first = d
-		} else if d != first {
-			return first, false
-		}
-	}
-	return first, true
+	_, d, same, _ := h.pass(nil)
+	return d, same
 }
 
 // marketRTT returns the median smoothed round trip over the connected pairs of live peers (each
