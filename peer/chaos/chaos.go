@@ -60,8 +60,8 @@ const (
 	// DefaultBidTimeout bounds one bid round trip to a seller when Config.BidTimeout is zero. A
 	// bid to a seller across a partition waits this long; it is most of a seed's run time.
 	DefaultBidTimeout = 750 * time.Millisecond
-	// lookupEvery is the peers' market lookup period: short, so that the mesh forms quickly.
-	lookupEvery = 250 * time.Millisecond
+	// DefaultLookupEvery is the peers' market lookup period when Config.LookupEvery is zero.
+	DefaultLookupEvery = 250 * time.Millisecond
 	// maxBidErrKinds bounds Report.BidErrs.
 	maxBidErrKinds = 8
 	// pollEvery is the resolution of convergence measurements.
@@ -84,6 +84,9 @@ type Config struct {
 	Rounds int
 	// AntiEntropy is the peers' heads-exchange period; zero means DefaultAntiEntropy.
 	AntiEntropy time.Duration
+	// LookupEvery is the peers' market lookup period (peer.WithLookupInterval); zero means
+	// DefaultLookupEvery.
+	LookupEvery time.Duration
 	// BidTimeout bounds one bid round trip (peer.WithBidTimeout); zero means DefaultBidTimeout.
 	BidTimeout time.Duration
 	// ConvergeTimeout bounds each wait for convergence; zero means DefaultConvergeTimeout.
@@ -270,6 +273,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.Rounds == 0 {
 		cfg.Rounds = DefaultRounds
 	}
+	if cfg.LookupEvery == 0 {
+		cfg.LookupEvery = DefaultLookupEvery
+	}
 	if cfg.AntiEntropy == 0 {
 		cfg.AntiEntropy = DefaultAntiEntropy
 	}
@@ -362,7 +368,7 @@ func (h *harness) startPeer(ctx context.Context, i int) error {
 		return []peer.Option{
 			peer.WithDataDir(filepath.Join(h.cfg.Dir, h.names[i])), peer.WithName(h.names[i]),
 			peer.WithListen(listen), peer.WithBootstrap(h.bootAddr()), peer.WithMarket("chaos"),
-			peer.WithAntiEntropy(h.cfg.AntiEntropy), peer.WithLookupInterval(lookupEvery),
+			peer.WithAntiEntropy(h.cfg.AntiEntropy), peer.WithLookupInterval(h.cfg.LookupEvery),
 			peer.WithBidTimeout(h.cfg.BidTimeout), peer.WithLogger(h.log.With("peer", h.names[i])),
 			peer.WithPacketConnWrapper(h.net.Wrap),
 		}

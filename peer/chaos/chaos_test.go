@@ -21,12 +21,14 @@ import (
 //	CHAOS_PEERS=n    force the market size (default: the seed picks 8..32; the fast subset uses 8)
 //	CHAOS_ROUNDS=n   workload rounds per seed (default DefaultRounds)
 //	CHAOS_AE_MS=n    anti-entropy period in milliseconds (default DefaultAntiEntropy)
+//	CHAOS_LOOKUP_MS=n  market lookup period in milliseconds (default DefaultLookupEvery)
 //
 // With CHAOS_SEEDS the seeds run as parallel subtests, at most -parallel at once (default
 // GOMAXPROCS): a seed spends most of its time waiting (bid timeouts across partitions,
 // convergence polls), so -parallel 4 on two cores roughly doubles the throughput.
 const (
 	envAntiEntropy = "CHAOS_AE_MS"
+	envLookup      = "CHAOS_LOOKUP_MS"
 	envSeed        = "CHAOS_SEED"
 	envSeeds       = "CHAOS_SEEDS"
 	envSeedsFrom   = "CHAOS_SEEDS_FROM"
@@ -123,7 +125,8 @@ func TestChaos(t *testing.T) {
 				if os.Getenv("CHAOS_LOG") != "" {
 					lg = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 				}
-				rep, err := Run(ctx, Config{Seed: seed, Dir: t.TempDir(), Peers: peers, Rounds: rounds, AntiEntropy: antiEntropy, Logger: lg})
+				rep, err := Run(ctx, Config{Seed: seed, Dir: t.TempDir(), Peers: peers, Rounds: rounds, AntiEntropy: antiEntropy,
+					LookupEvery: time.Duration(envInt(t, envLookup)) * time.Millisecond, Logger: lg})
 				if err != nil {
 					t.Fatalf("%v\nreplay: %s=%d go test ./peer/chaos -run TestChaos", err, envSeed, seed)
 				}

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"runtime"
@@ -366,12 +367,26 @@ func TestSimultaneousDialConverges(t *testing.T) {
 				t.Fatalf("round %d b->a: %v", i, err)
 			}
 		}
+		// One side's Connect may find the other's connection already up and dial nothing: then
+		// that connection stays. When both dialed, both keep the one dialed by the smaller key.
 		smaller, other := a.Key(), b.Key()
 		if bytes.Compare(other[:], smaller[:]) < 0 {
 			smaller = other
 		}
-		waitFor(t, 5*time.Second, "one connection on each side", func() bool {
-			return oneConn(a, b.Key(), smaller) && oneConn(b, a.Key(), smaller)
+		a.mu.Lock()
+		b.mu.Lock()
+		bothDialed := a.seq > 1 || b.seq > 1
+		initiator := smaller
+		if pc := a.peers[b.Key()]; pc != nil && !bothDialed {
+			initiator = pc.initiator
+		}
+		b.mu.Unlock()
+		a.mu.Unlock()
+		waitForOr(t, 5*time.Second, func() bool {
+			return oneConn(a, b.Key(), initiator) && oneConn(b, a.Key(), initiator)
+		}, func() string {
+			return fmt.Sprintf("one connection on each side (smaller %s):\na %s: %s\nb %s: %s",
+				smaller.Short(), a.Key().Short(), connDump(a, b.Key()), b.Key().Short(), connDump(b, a.Key()))
 		})
 	}
 	t.Logf("%d of 5 rounds made a duplicate connection", duplicates)
@@ -385,8 +400,27 @@ func oneConn(e *Endpoint, peer, initiator wire.PeerKey) bool {
 	return len(e.conns) == 1 && pc != nil && pc.initiator == initiator
 }
 
+// connDump describes e's connections, for a failure message: for each, who dialed it, its
+// creation order, whether it is the one in use to peer, lost as a duplicate, closed, and busy.
+func connDump(e *Endpoint, peer wire.PeerKey) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var parts []string
+	for pc := range e.conns {
+		parts = append(parts, fmt.Sprintf("{seq %d by %s inuse %v lost %v closed %v active %d}",
+			pc.seq, pc.initiator.Short(), e.peers[peer] == pc, pc.lost.Load(), context.Cause(pc.qc.Context()), pc.active.Load()))
+	}
+	return strings.Join(parts, " ")
+}
+
 // waitFor polls cond until it holds or the deadline passes.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	waitForOr(t, d, cond, func() string { return what })
+}
+
+// waitForOr is waitFor with the failure message made at the deadline.
+func waitForOr(t *testing.T, d time.Duration, cond func() bool, what func() string) {
 	t.Helper()
 	deadline := time.NewTimer(d)
 	defer deadline.Stop()
@@ -395,7 +429,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	for !cond() {
 		select {
 		case <-deadline.C:
-			t.Fatalf("timed out waiting for %s", what)
+			t.Fatalf("timed out waiting for %s", what())
 		case <-tick.C:
 		}
 	}
