@@ -25,6 +25,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"path/filepath"
@@ -60,8 +61,11 @@ const (
 	// DefaultBidTimeout bounds one bid round trip to a seller when Config.BidTimeout is zero. A
 	// bid to a seller across a partition waits this long; it is most of a seed's run time.
 	DefaultBidTimeout = 750 * time.Millisecond
-	// DefaultLookupEvery is the peers' market lookup period when Config.LookupEvery is zero.
-	DefaultLookupEvery = 250 * time.Millisecond
+	// DefaultLookupEvery is the peers' market lookup period when Config.LookupEvery is zero:
+	// five anti-entropy periods, as in production (10 s lookups, 2 s anti-entropy). It was
+	// 250 ms until the ninth session; the DHT work that drove (lookups, their signed replies)
+	// was an eighth of a 32-peer market's CPU (RELIABILITY.md §2).
+	DefaultLookupEvery = 1500 * time.Millisecond
 	// maxBidErrKinds bounds Report.BidErrs.
 	maxBidErrKinds = 8
 	// pollEvery is the resolution of convergence measurements.
@@ -99,7 +103,8 @@ type Config struct {
 	// (Rounds is then ignored).
 	Duration time.Duration
 	// SampleEvery, when positive, samples the process's heap and goroutines at that period
-	// (after a forced GC) into Report.Samples.
+	// (after a forced GC) into Report.Samples, and at most once per period right after a
+	// measured convergence (Sample.AtRest).
 	SampleEvery time.Duration
 	// NoCrashes, in a run with faults, keeps the partitions, isolations and link faults but
 	// crashes no peer (a soak diagnostic: it tells growth from churn apart from growth from
@@ -132,6 +137,11 @@ type Sample struct {
 	NutsdbWriters int
 	// Crashes is the number of crashes so far.
 	Crashes int
+	// AtRest marks a sample taken right after the market converged on a heal (see
+	// harness.restSample), with no operation, fetch or push in flight: the least noisy measure
+	// of what the market keeps. The periodic samples land anywhere in the churn. At most one
+	// sample at rest is taken per Config.SampleEvery.
+	AtRest bool
 }
 
 // Heal is one measured convergence: what healed and how long every peer took to agree.
@@ -256,6 +266,9 @@ type harness struct {
 	acked    []ackBid // acknowledged bids not settled yet
 	rejected []rejBid // rejected bids not settled yet
 	settled  *slot    // stands in h.slots for every settled slot (see settle)
+
+	sampleStart time.Time // when the workload started, for Sample.At (set before the sampler runs)
+	lastRest    time.Time // when the last sample at rest was taken
 	rep      Report
 }
 
@@ -559,6 +572,7 @@ func (h *harness) more(r int, start time.Time) bool {
 
 // sample starts the sampler goroutine; the returned function stops it and waits for it.
 func (h *harness) sample(start time.Time) func() {
+	h.sampleStart = start
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -572,26 +586,43 @@ func (h *harness) sample(start time.Time) func() {
 				return
 			case <-t.C:
 			}
-			runtime.GC()
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			s := Sample{At: time.Since(start), HeapInuse: ms.HeapInuse, HeapAlloc: ms.HeapAlloc, Goroutines: runtime.NumGoroutine(), NutsdbWriters: nutsdbWriters()}
-			h.mu.Lock()
-			s.Crashes = h.rep.Crashes
-			for _, n := range h.nodes {
-				if n != nil {
-					s.Live++
-					if s.Entries == 0 {
-						st := n.Stats()
-						s.Entries = st.Sync.Have
-					}
-				}
-			}
-			h.rep.Samples = append(h.rep.Samples, s)
-			h.mu.Unlock()
+			h.takeSample(false)
 		}
 	}()
 	return func() { close(done); wg.Wait() }
+}
+
+// takeSample measures the process after a forced GC and appends the sample to the report.
+func (h *harness) takeSample(atRest bool) {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	s := Sample{At: time.Since(h.sampleStart), HeapInuse: ms.HeapInuse, HeapAlloc: ms.HeapAlloc, Goroutines: runtime.NumGoroutine(),
+		NutsdbWriters: nutsdbWriters(), AtRest: atRest}
+	h.mu.Lock()
+	s.Crashes = h.rep.Crashes
+	for _, n := range h.nodes {
+		if n != nil {
+			s.Live++
+			if s.Entries == 0 {
+				st := n.Stats()
+				s.Entries = st.Sync.Have
+			}
+		}
+	}
+	h.rep.Samples = append(h.rep.Samples, s)
+	h.mu.Unlock()
+}
+
+// restSample takes a sample at rest (Sample.AtRest) if the last one is at least SampleEvery old.
+// measure calls it once the market converged: every live peer holds the same state and the
+// workload waits, so what the heap holds then is what the market keeps, not work in flight.
+func (h *harness) restSample() {
+	if h.cfg.SampleEvery <= 0 || h.sampleStart.IsZero() || time.Since(h.lastRest) < h.cfg.SampleEvery {
+		return
+	}
+	h.lastRest = time.Now()
+	h.takeSample(true)
 }
 
 // nutsdbWriters counts the goroutines whose stack is in nutsdb's (*DB).doWrites.
@@ -848,6 +879,7 @@ func (h *harness) measure(ctx context.Context, kind string) error {
 	h.rep.Heals = append(h.rep.Heals, Heal{Kind: kind, Duration: took, Late: late, RTT: h.marketRTT(),
 		Frontier: caught, LastWrite: newest})
 	h.settle()
+	h.restSample()
 	return nil
 }
 
@@ -1345,6 +1377,14 @@ type Trend struct {
 	EntriesAdded               uint64  // log entries the first live peer gained in the second half
 	HeapPerEntrySecondHalf     float64 // HeapSlope*HalfSpan / EntriesAdded, bytes; 0 without entries
 	EntriesFirst, EntriesFinal uint64
+	// RestSamples, RestLiveMin, RestLiveMax, RestLiveSlope and RestLiveSlopeSE are the live heap
+	// of the samples at rest (Sample.AtRest) over the second half: how many, their range (bytes),
+	// their least-squares slope and its standard error (bytes per minute). Zero without samples
+	// at rest. The other fields count only the periodic samples.
+	RestSamples                int
+	RestLiveMin, RestLiveMax   uint64
+	RestLiveSlope              float64
+	RestLiveSlopeSE            float64
 }
 
 func (tr Trend) String() string {
@@ -1353,15 +1393,41 @@ func (tr Trend) String() string {
 		tr.Samples, mib(float64(tr.HeapFirst)), mib(float64(tr.HeapLast)), mib(float64(tr.HeapMin)), mib(float64(tr.HeapMax)), mib(tr.HeapSlope),
 		mib(float64(tr.LiveFirst)), mib(float64(tr.LiveLast)), mib(float64(tr.LiveMin)), mib(float64(tr.LiveMax)), mib(tr.LiveSlope),
 		tr.GoroutinesFirst, tr.GorLast, tr.GoroutinesMin, tr.GorMax, tr.GoroutineSlope, tr.EngineGoroutineSlope, tr.NutsdbWritersLast, tr.CrashesLast,
-		tr.EntriesFirst, tr.EntriesFinal, tr.EntriesAdded, tr.HeapPerEntrySecondHalf)
+		tr.EntriesFirst, tr.EntriesFinal, tr.EntriesAdded, tr.HeapPerEntrySecondHalf) +
+		fmt.Sprintf("; at rest: %d samples in the second half, live heap %.1f..%.1f MiB, slope %+.3f ± %.3f MiB/min",
+			tr.RestSamples, mib(float64(tr.RestLiveMin)), mib(float64(tr.RestLiveMax)), mib(tr.RestLiveSlope), mib(tr.RestLiveSlopeSE))
 }
 
-// Summarize computes the Trend of samples (in time order). It needs at least 4 samples.
-func Summarize(samples []Sample) Trend {
+// Summarize computes the Trend of samples (in time order). It needs at least 4 periodic samples;
+// the samples at rest are summarised apart (Trend.RestLiveSlope), over the same second half.
+func Summarize(all []Sample) Trend {
 	var tr Trend
+	var samples, rest []Sample
+	for _, s := range all {
+		if s.AtRest {
+			rest = append(rest, s)
+		} else {
+			samples = append(samples, s)
+		}
+	}
 	tr.Samples = len(samples)
 	if len(samples) < 4 {
 		return tr
+	}
+	halfStart := samples[len(samples)/2].At
+	var rx, ry []float64
+	for _, s := range rest {
+		if s.At < halfStart {
+			continue
+		}
+		if len(rx) == 0 {
+			tr.RestLiveMin, tr.RestLiveMax = s.HeapAlloc, s.HeapAlloc
+		}
+		rx, ry = append(rx, s.At.Minutes()), append(ry, float64(s.HeapAlloc))
+		tr.RestLiveMin, tr.RestLiveMax = min(tr.RestLiveMin, s.HeapAlloc), max(tr.RestLiveMax, s.HeapAlloc)
+	}
+	if tr.RestSamples = len(rx); tr.RestSamples >= 3 {
+		tr.RestLiveSlope, tr.RestLiveSlopeSE = slopeSE(rx, ry)
 	}
 	first, last := samples[0], samples[len(samples)-1]
 	tr.HeapFirst, tr.HeapLast = first.HeapInuse, last.HeapInuse
@@ -1400,6 +1466,29 @@ func Summarize(samples []Sample) Trend {
 		tr.HeapPerEntrySecondHalf = tr.HeapSlope * tr.HalfSpan.Minutes() / float64(tr.EntriesAdded)
 	}
 	return tr
+}
+
+// slopeSE is the least-squares slope of ys over xs and its standard error (from the residuals,
+// with n-2 degrees of freedom). It needs at least 3 points.
+func slopeSE(xs, ys []float64) (b, se float64) {
+	b = slope(xs, ys)
+	n := float64(len(xs))
+	var mx, my float64
+	for i := range xs {
+		mx += xs[i]
+		my += ys[i]
+	}
+	mx, my = mx/n, my/n
+	var rss, den float64
+	for i := range xs {
+		r := ys[i] - my - b*(xs[i]-mx)
+		rss += r * r
+		den += (xs[i] - mx) * (xs[i] - mx)
+	}
+	if den == 0 || n < 3 {
+		return b, 0
+	}
+	return b, math.Sqrt(rss / (n - 2) / den)
 }
 
 // slope is the least-squares slope of ys over xs.

@@ -109,9 +109,13 @@ func TestSoak(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintln(f, "seconds,heap_inuse_bytes,goroutines,nutsdb_writers,entries,live_peers,crashes,heap_alloc_bytes")
+		fmt.Fprintln(f, "seconds,heap_inuse_bytes,goroutines,nutsdb_writers,entries,live_peers,crashes,heap_alloc_bytes,at_rest")
 		for _, s := range rep.Samples {
-			fmt.Fprintf(f, "%.1f,%d,%d,%d,%d,%d,%d,%d\n", s.At.Seconds(), s.HeapInuse, s.Goroutines, s.NutsdbWriters, s.Entries, s.Live, s.Crashes, s.HeapAlloc)
+			rest := 0
+			if s.AtRest {
+				rest = 1
+			}
+			fmt.Fprintf(f, "%.1f,%d,%d,%d,%d,%d,%d,%d,%d\n", s.At.Seconds(), s.HeapInuse, s.Goroutines, s.NutsdbWriters, s.Entries, s.Live, s.Crashes, s.HeapAlloc, rest)
 		}
 		if err := f.Close(); err != nil {
 			t.Fatal(err)
@@ -147,6 +151,9 @@ func TestSoak(t *testing.T) {
 	if drift := sum.LiveSlope * sum.HalfSpan.Minutes(); drift > soakLiveDrift {
 		t.Errorf("live heap trends up %.1f MiB over the second half (%d entries added on each of %d peers), bound %d MiB", drift/(1<<20), sum.EntriesAdded, rep.Peers, soakLiveDrift>>20)
 	}
+	if drift := sum.RestLiveSlope * sum.HalfSpan.Minutes(); drift > soakLiveDrift {
+		t.Errorf("live heap at rest trends up %.1f MiB over the second half (%d entries added on each of %d peers), bound %d MiB", drift/(1<<20), sum.EntriesAdded, rep.Peers, soakLiveDrift>>20)
+	}
 }
 
 // writeProfiles writes the heap profile (after GC) and a goroutine dump into dir, their file
@@ -167,5 +174,53 @@ func writeProfiles(t *testing.T, dir, suffix string) {
 			t.Error(err)
 		}
 		f.Close()
+	}
+}
+
+func TestSummarizeRestSamples(t *testing.T) {
+	const mib = 1 << 20
+	// Periodic samples: a flat live heap at 40 MiB with ±10 MiB of churn. Samples at rest: a
+	// line at 30 MiB + 0.5 MiB per minute, exactly (zero standard error), or with a residual.
+	var flat, line, noisy []Sample
+	for i := range 40 {
+		at := time.Duration(i) * 30 * time.Second
+		churn := uint64(40*mib + (i%2)*20*mib - 10*mib)
+		periodic := Sample{At: at, HeapAlloc: churn, HeapInuse: churn}
+		rest := Sample{At: at + time.Second, HeapAlloc: uint64(30*mib + at.Minutes()*mib/2), AtRest: true}
+		flat = append(flat, periodic)
+		line = append(line, periodic, rest)
+		rest.HeapAlloc += uint64(i%2) * mib
+		noisy = append(noisy, periodic, rest)
+	}
+	tests := []struct {
+		name                string
+		samples             []Sample
+		rest                int
+		slope, seMin, seMax float64 // MiB per minute
+	}{
+		{"no samples at rest", flat, 0, 0, 0, 0},
+		{"exact line", line, 20, 0.5, 0, 1e-9},
+		{"line with residuals", noisy, 20, 0.5, 0.01, 0.1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := Summarize(tt.samples)
+			if tr.Samples != 40 {
+				t.Errorf("periodic samples %d, want 40 (samples at rest counted apart)", tr.Samples)
+			}
+			if tr.LiveMax-tr.LiveMin != 20*mib {
+				t.Errorf("periodic live range %d..%d: samples at rest mixed in", tr.LiveMin, tr.LiveMax)
+			}
+			if tr.RestSamples != tt.rest {
+				t.Fatalf("samples at rest in the second half %d, want %d", tr.RestSamples, tt.rest)
+			}
+			got, se := tr.RestLiveSlope/mib, tr.RestLiveSlopeSE/mib
+			if d := got - tt.slope; d > 0.02 || d < -0.02 {
+				t.Errorf("slope at rest %.4f MiB/min, want %.4f", got, tt.slope)
+			}
+			if se < tt.seMin || se > tt.seMax {
+				t.Errorf("standard error %.4f MiB/min, want in [%g, %g]", se, tt.seMin, tt.seMax)
+			}
+		})
 	}
 }
