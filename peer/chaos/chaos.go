@@ -269,7 +269,7 @@ type harness struct {
 
 	sampleStart time.Time // when the workload started, for Sample.At (set before the sampler runs)
 	lastRest    time.Time // when the last sample at rest was taken
-	rep      Report
+	rep         Report
 }
 
 // Run runs one chaos scenario and reports what it found. An error means the harness itself could
@@ -1381,10 +1381,10 @@ type Trend struct {
 	// of the samples at rest (Sample.AtRest) over the second half: how many, their range (bytes),
 	// their least-squares slope and its standard error (bytes per minute). Zero without samples
 	// at rest. The other fields count only the periodic samples.
-	RestSamples                int
-	RestLiveMin, RestLiveMax   uint64
-	RestLiveSlope              float64
-	RestLiveSlopeSE            float64
+	RestSamples              int
+	RestLiveMin, RestLiveMax uint64
+	RestLiveSlope            float64
+	RestLiveSlopeSE          float64
 }
 
 func (tr Trend) String() string {
