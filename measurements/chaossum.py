@@ -10,6 +10,8 @@ measured round trip in place of the fixed allowance: AE + max(10 ms, rtt) + 10 m
 Lines that list "frontiers" (seventh session on: when every peer held what any peer held at the
 heal, writes made after the heal left out) get three more: frontiers over the fixed target, over
 AE + the measured round trip, and the slowest frontier.
+Lines that list "cpu" (tenth session on: the cores the process kept busy from the heal to
+convergence) get a second table: heals by cores busy, with the share over the target.
 """
 import re, sys, statistics
 
@@ -25,15 +27,17 @@ buckets = [(8, 8), (9, 16), (17, 24), (25, 32)]
 heals = {b: [] for b in buckets}
 rtt_of = {b: [] for b in buckets}  # (heal ms, market rtt ms) where the line lists rtts
 front_of = {b: [] for b in buckets}  # (frontier ms, market rtt ms) where the line lists frontiers
+cpu_of = []  # (cores busy, heal ms, frontier ms, market size, kind) where the line lists cpu
 seeds, fails = 0, 0
 for line in open(sys.argv[1], encoding='utf-8', errors='replace'):
-    m = re.search(r'seed (\d+): (\d+) peers, .*? heals (.*?) ;(?: rtts (.*?);)?(?: frontiers (.*?);)?(?: writes (.*?);)? late changes', line)
+    m = re.search(r'seed (\d+): (\d+) peers, .*? heals (.*?) ;(?: rtts (.*?);)?(?: frontiers (.*?);)?(?: writes (.*?);)?(?: cpu (.*?);)? late changes', line)
     if m:
         seeds += 1
         peers = int(m.group(2))
         b = next(b for b in buckets if b[0] <= peers <= b[1])
         rtts = [ms(r) for r in m.group(4).split()] if m.group(4) else []
         fronts = [ms(r) for r in m.group(5).split()] if m.group(5) else []
+        cpus = [float(c) for c in m.group(7).split()] if m.group(7) else []
         for i, h in enumerate(m.group(3).split()):
             kind, d = h.split(':', 1)
             heals[b].append(ms(d))
@@ -41,6 +45,8 @@ for line in open(sys.argv[1], encoding='utf-8', errors='replace'):
                 rtt_of[b].append((ms(d), rtts[i]))
             if fronts:
                 front_of[b].append((fronts[i], rtts[i]))
+            if cpus:
+                cpu_of.append((cpus[i], ms(d), fronts[i] if fronts else ms(d), peers, kind))
     if re.search(r'--- FAIL: TestChaos/seeds/seed=', line):
         fails += 1
 print(f"{seeds} seeds, {fails} failed; target {target:.0f} ms")
@@ -74,3 +80,18 @@ hs = sorted(allh)
 if hs:
     p = lambda q: hs[min(len(hs) - 1, int(q * len(hs)))]
     print(f"| all | {len(hs)} | {sum(h > target for h in hs)} | {p(.5):.0f} ms | {p(.99):.0f} ms | {hs[-1]:.0f} ms |" + rttcols(allp, allf))
+if cpu_of:
+    print()
+    print("| cores busy during the heal | heals | over the target | frontier over the target | p50 | max | kinds |")
+    print("|---|---|---|---|---|---|---|")
+    for lo, hi in [(0, 1), (1, 1.5), (1.5, 1.8), (1.8, 99)]:
+        sel = [c for c in cpu_of if lo <= c[0] < hi]
+        if not sel:
+            continue
+        hs = sorted(c[1] for c in sel)
+        kinds = {}
+        for c in sel:
+            kinds[c[4]] = kinds.get(c[4], 0) + 1
+        label = f"{lo:g}–{hi:g}" if hi < 99 else f"≥ {lo:g}"
+        print(f"| {label} | {len(sel)} | {sum(h > target for h in hs)} | {sum(c[2] > target for c in sel)} | {hs[len(hs) // 2]:.0f} ms | {hs[-1]:.0f} ms | "
+              + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())) + " |")

@@ -119,6 +119,10 @@ type Config struct {
 	// AfterWorkload, when set, is called once the workload ends, before the final heal, with
 	// every peer still running (for example to write heap and goroutine profiles).
 	AfterWorkload func()
+	// OnHeal, when set, is called as the harness starts to measure a convergence (after a heal
+	// or a restart), with the heal's kind; the function it returns is called once the market
+	// has converged. It brackets the heal windows, for example to profile only them.
+	OnHeal func(kind string) (done func())
 }
 
 // Sample is one measurement of the whole process (the market and the harness) during a run.
@@ -166,6 +170,10 @@ type Heal struct {
 	// the converged state; positive when writes made after the heal were part of the wait, zero
 	// when the state holds no auction.
 	LastWrite time.Duration
+	// CPU is the process's CPU time over the heal's wall time (from the heal to convergence):
+	// how many cores the market and the harness kept busy while it healed (at most
+	// runtime.NumCPU; zero where the platform does not report CPU time).
+	CPU float64
 }
 
 // lateAfter is the round-trip allowance of the design target for convergence after a heal (one
@@ -844,7 +852,11 @@ func (h *harness) do(ctx context.Context, n *peer.Node, o op) {
 
 // measure waits until every live peer holds the same state and records how long it took.
 func (h *harness) measure(ctx context.Context, kind string) error {
-	start := time.Now()
+	if h.cfg.OnHeal != nil {
+		done := h.cfg.OnHeal(kind)
+		defer done()
+	}
+	start, cpu0 := time.Now(), processCPU()
 	front := h.frontier()
 	h.log.Info("chaos: measuring convergence", "after", kind)
 	defer func() { h.log.Info("chaos: measured", "after", kind, "took", time.Since(start)) }()
@@ -869,6 +881,10 @@ func (h *harness) measure(ctx context.Context, kind string) error {
 		return fmt.Errorf("after %s heal: %w", kind, err)
 	}
 	took := time.Since(start)
+	var cores float64
+	if c := processCPU(); c > 0 && took > 0 {
+		cores = float64(c-cpu0) / float64(took)
+	}
 	if caught == 0 || caught > took {
 		caught = took
 	}
@@ -877,7 +893,7 @@ func (h *harness) measure(ctx context.Context, kind string) error {
 		newest = t.Sub(start)
 	}
 	h.rep.Heals = append(h.rep.Heals, Heal{Kind: kind, Duration: took, Late: late, RTT: h.marketRTT(),
-		Frontier: caught, LastWrite: newest})
+		Frontier: caught, LastWrite: newest, CPU: cores})
 	h.settle()
 	h.restSample()
 	return nil

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,6 +24,9 @@ import (
 //	CHAOS_ROUNDS=n   workload rounds per seed (default DefaultRounds)
 //	CHAOS_AE_MS=n    anti-entropy period in milliseconds (default DefaultAntiEntropy)
 //	CHAOS_LOOKUP_MS=n  market lookup period in milliseconds (default DefaultLookupEvery)
+//	CHAOS_HEAL_PROF=dir  write a CPU profile of every heal window (from the heal until the
+//	                 market converged) to dir/seed-<n>-heal-<k>-<kind>.prof; merge them with
+//	                 go tool pprof -proto dir/*.prof > heals.prof (needs -parallel 1)
 //
 // With CHAOS_SEEDS the seeds run as parallel subtests, at most -parallel at once (default
 // GOMAXPROCS): a seed spends most of its time waiting (bid timeouts across partitions,
@@ -34,6 +39,7 @@ const (
 	envSeedsFrom   = "CHAOS_SEEDS_FROM"
 	envPeers       = "CHAOS_PEERS"
 	envRounds      = "CHAOS_ROUNDS"
+	envHealProf    = "CHAOS_HEAL_PROF"
 )
 
 // fastSeeds run by default: small markets, so that the package stays well under a minute with
@@ -57,6 +63,35 @@ func envInt(t *testing.T, name string) int {
 		t.Fatalf("%s=%q: want a non-negative integer", name, v)
 	}
 	return n
+}
+
+// healProfiler returns the Config.OnHeal of CHAOS_HEAL_PROF: a CPU profile of each heal window
+// of seed, or nil without it.
+func healProfiler(t *testing.T, seed uint64) func(string) func() {
+	dir := os.Getenv(envHealProf)
+	if dir == "" {
+		return nil
+	}
+	k := 0
+	return func(kind string) func() {
+		k++
+		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("seed-%d-heal-%d-%s.prof", seed, k, kind)))
+		if err != nil {
+			t.Errorf("heal profile: %v", err)
+			return func() {}
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			t.Errorf("heal profile: %v (run with -parallel 1)", err)
+			return func() {}
+		}
+		return func() {
+			pprof.StopCPUProfile()
+			if err := f.Close(); err != nil {
+				t.Errorf("heal profile: %v", err)
+			}
+		}
+	}
 }
 
 func TestChaos(t *testing.T) {
@@ -126,7 +161,8 @@ func TestChaos(t *testing.T) {
 					lg = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 				}
 				rep, err := Run(ctx, Config{Seed: seed, Dir: t.TempDir(), Peers: peers, Rounds: rounds, AntiEntropy: antiEntropy,
-					LookupEvery: time.Duration(envInt(t, envLookup)) * time.Millisecond, Logger: lg})
+					LookupEvery: time.Duration(envInt(t, envLookup)) * time.Millisecond, Logger: lg,
+					OnHeal: healProfiler(t, seed)})
 				if err != nil {
 					t.Fatalf("%v\nreplay: %s=%d go test ./peer/chaos -run TestChaos", err, envSeed, seed)
 				}
@@ -154,13 +190,13 @@ func TestChaos(t *testing.T) {
 					t.Logf("fault schedule:\n  %s", strings.Join(rep.Schedule, "\n  "))
 					t.Logf("replay: %s=%d go test ./peer/chaos -run TestChaos", envSeed, seed)
 				}
-				t.Logf("seed %d: %d peers, faults %+v, %v (start %v, workload %v, final %v); opens %d/%d, bids %d acked %d rejected %d failed %d, closes %d/%d, crashes %d, partitions %d, isolations %d; heals %v; rtts %v; frontiers %v; writes %v; late changes %d; max goroutines %d; fetches %d hedged %d nudged %d; dial restarts %d; packets %+v",
+				t.Logf("seed %d: %d peers, faults %+v, %v (start %v, workload %v, final %v); opens %d/%d, bids %d acked %d rejected %d failed %d, closes %d/%d, crashes %d, partitions %d, isolations %d; heals %v; rtts %v; frontiers %v; writes %v; cpu %s; late changes %d; max goroutines %d; fetches %d hedged %d nudged %d; dial restarts %d; packets %+v",
 					seed, rep.Peers, rep.Faults, time.Since(start).Round(time.Millisecond),
 					rep.Start.Round(time.Millisecond), rep.Workload.Round(time.Millisecond), rep.Final.Round(time.Millisecond), rep.OpensAcked, rep.Opens, rep.Bids, rep.BidsAcked,
 					rep.BidsRejected, rep.BidsErr, rep.ClosesAcked, rep.Closes, rep.Crashes, rep.Partitions, rep.Isolations,
 					heals(rep.Heals), healList(rep.Heals, func(h Heal) time.Duration { return h.RTT }, 100*time.Microsecond),
 					healList(rep.Heals, func(h Heal) time.Duration { return h.Frontier }, time.Millisecond),
-					healList(rep.Heals, func(h Heal) time.Duration { return h.LastWrite }, time.Millisecond), rep.LateChanges, rep.MaxGoroutines,
+					healList(rep.Heals, func(h Heal) time.Duration { return h.LastWrite }, time.Millisecond), healCPU(rep.Heals), rep.LateChanges, rep.MaxGoroutines,
 					rep.Fetch.Requests, rep.Fetch.Hedged, rep.Fetch.Nudged, rep.DialRestarts, rep.Net)
 				if len(rep.BidErrs) > 0 {
 					t.Logf("seed %d: bid errors: %v", seed, rep.BidErrs)
@@ -184,6 +220,15 @@ func healList(hs []Heal, of func(Heal) time.Duration, unit time.Duration) string
 	parts := make([]string, len(hs))
 	for i, h := range hs {
 		parts[i] = of(h).Round(unit).String()
+	}
+	return strings.Join(parts, " ")
+}
+
+// healCPU renders the cores kept busy during every heal (Heal.CPU), separated by spaces.
+func healCPU(hs []Heal) string {
+	parts := make([]string, len(hs))
+	for i, h := range hs {
+		parts[i] = strconv.FormatFloat(h.CPU, 'f', 2, 64)
 	}
 	return strings.Join(parts, " ")
 }
