@@ -229,8 +229,21 @@ func (l *Log) Range(start, end uint64) ([][]byte, error) {
 	return out, nil
 }
 
+// maxRootMemo bounds the prefix roots a Store remembers (see Log.RootAt): about 100 KiB.
+const maxRootMemo = 1024
+
+// rootKey names the prefix of n entries of a log.
+type rootKey struct {
+	key wire.PeerKey
+	n   uint64
+}
+
 // RootAt returns the Merkle root (RFC 6962) over the first n entries, for n <= Len. It costs
-// O(log n) reads. It fails with ErrBadRange when n > Len.
+// O(log n) reads the first time and nothing after: a log's stored entries never change while
+// the store is open (a torn tail is repaired in Open), so the roots of its prefixes are
+// remembered (at most maxRootMemo, all forgotten when full). Heads exchanges ask for the same
+// few prefixes again and again: those that the peers of a market hold. It fails with
+// ErrBadRange when n > Len.
 func (l *Log) RootAt(n uint64) (wire.Hash, error) {
 	st := l.s.state(l.key)
 	var length uint64
@@ -246,6 +259,13 @@ func (l *Log) RootAt(n uint64) (wire.Hash, error) {
 		}
 		return st.head.Root, nil
 	}
+	rk := rootKey{l.key, n}
+	l.s.vmu.Lock()
+	root, ok := l.s.roots[rk]
+	l.s.vmu.Unlock()
+	if ok {
+		return root, nil
+	}
 	var r *compact.Range
 	err := l.s.dbFor(l.key).db.View(func(tx *nutsdb.Tx) error {
 		var err error
@@ -255,7 +275,14 @@ func (l *Log) RootAt(n uint64) (wire.Hash, error) {
 	if err != nil {
 		return wire.Hash{}, err
 	}
-	return rootOf(r), nil
+	root = rootOf(r)
+	l.s.vmu.Lock()
+	if len(l.s.roots) >= maxRootMemo {
+		clear(l.s.roots)
+	}
+	l.s.roots[rk] = root
+	l.s.vmu.Unlock()
+	return root, nil
 }
 
 // HeadFor returns the stored signed head with the greatest length in (start, min(end,

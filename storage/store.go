@@ -210,6 +210,7 @@ type Store struct {
 
 	vmu      sync.Mutex
 	verified map[wire.SignedHead]struct{} // heads whose signature verified (see checkHead)
+	roots    map[rootKey]wire.Hash        // Merkle roots of log prefixes (see Log.RootAt)
 
 	importMu [importStripes]sync.Mutex // per-log (striped) serialisation of imports and observations
 
@@ -242,6 +243,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		logs:     make(map[wire.PeerKey]*logState),
 		equivs:   make(map[wire.PeerKey]*EquivocationError),
 		verified: make(map[wire.SignedHead]struct{}),
+		roots:    make(map[rootKey]wire.Hash),
 		reqs:     make(chan *appendReq, 1024),
 		stop:     make(chan struct{}),
 	}

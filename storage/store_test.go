@@ -270,3 +270,54 @@ func waitGoroutines(t *testing.T, want int) {
 		time.Sleep(10 * time.Millisecond) // polling with a deadline, not synchronisation
 	}
 }
+
+// TestRootAtMemo: remembered prefix roots stay right as the log grows past them, when the memo
+// fills and is cleared, and for another log's prefix of the same length.
+func TestRootAtMemo(t *testing.T) {
+	s := openT(t, t.TempDir())
+	own := s.Own()
+	appendN(t, own, 0, 300)
+	roots := make([]wire.Hash, 301)
+	r := rf.NewEmptyRange(0)
+	for i := range 301 {
+		roots[i] = rootOf(r)
+		if i < 300 {
+			_ = r.Append(hasher.HashLeaf(entry(i)), nil)
+		}
+	}
+	check := func(stage string) {
+		t.Helper()
+		for i := range 300 {
+			if got, err := own.RootAt(uint64(i)); err != nil || got != roots[i] {
+				t.Fatalf("%s: RootAt(%d) = %x, %v; want %x", stage, i, got, err, roots[i])
+			}
+		}
+	}
+	check("first")
+	check("remembered")
+	appendN(t, own, 300, 10)
+	check("after appends")
+	if got, err := own.RootAt(300); err != nil || got != roots[300] {
+		t.Fatalf("RootAt(300) after appends = %x, %v; want %x", got, err, roots[300])
+	}
+	// Fill the memo to its bound: the next new root clears it, and the others are computed
+	// again.
+	for i := 0; len(s.roots) < maxRootMemo; i++ {
+		s.roots[rootKey{wire.PeerKey{byte(i), byte(i >> 8), 1}, 1}] = wire.Hash{}
+	}
+	r305 := rf.NewEmptyRange(0)
+	for i := range 305 {
+		_ = r305.Append(hasher.HashLeaf(entry(i)), nil)
+	}
+	if got, err := own.RootAt(305); err != nil || got != rootOf(r305) {
+		t.Fatalf("RootAt(305) = %x, %v; want %x", got, err, rootOf(r305))
+	}
+	if len(s.roots) != 1 {
+		t.Fatalf("memo holds %d roots after it filled, want 1 (cleared, then the new root)", len(s.roots))
+	}
+	check("after the memo was cleared")
+	// A log the store does not hold has no prefix of length 1.
+	if _, err := s.Log(wire.PeerKey{9}).RootAt(1); !errors.Is(err, ErrBadRange) {
+		t.Fatalf("RootAt(1) of an empty log: err = %v, want ErrBadRange", err)
+	}
+}

@@ -15,7 +15,8 @@ type PacketConn interface {
 	// ReadNonQUICPacket blocks until a packet arrives or ctx ends, copies it into b and returns
 	// its length and source.
 	ReadNonQUICPacket(ctx context.Context, b []byte) (int, net.Addr, error)
-	// WriteTo sends b as one datagram to addr.
+	// WriteTo sends b as one datagram to addr. It must not retain b once it returns (the
+	// io.Writer rule): the node reuses the buffer.
 	WriteTo(b []byte, addr net.Addr) (int, error)
 }
 

@@ -463,6 +463,7 @@ func (n *Node) replyLoop() {
 func (n *Node) readLoop() {
 	defer n.wg.Done()
 	buf := make([]byte, wire.MaxDHTDatagram+1)
+	var rb replyBufs
 	for {
 		nb, from, err := n.conn.ReadNonQUICPacket(n.ctx, buf)
 		if err != nil {
@@ -512,7 +513,7 @@ func (n *Node) readLoop() {
 				n.stats.dropped.Add(1) // the reply worker is saturated
 			}
 		} else if n.limit.allow(src, time.Now()) {
-			n.handleRequest(buf[:nb], src)
+			n.handleRequest(buf[:nb], src, &rb)
 		} else {
 			n.stats.limited.Add(1)
 		}
@@ -667,7 +668,15 @@ func (n *Node) forget(ids []wire.DHTRequestID) {
 	}
 }
 
-func (n *Node) handleRequest(b []byte, from netip.AddrPort) {
+// replyBufs are the buffers handleRequest reuses from one request to the next (the read loop
+// serves requests one at a time): the node list and the encoded reply, which PacketConn.WriteTo
+// does not retain. Without them every reply allocated about 3 KiB.
+type replyBufs struct {
+	nodes []wire.DHTNode
+	out   []byte
+}
+
+func (n *Node) handleRequest(b []byte, from netip.AddrPort, rb *replyBufs) {
 	if n.cfg.client {
 		return
 	}
@@ -676,7 +685,7 @@ func (n *Node) handleRequest(b []byte, from netip.AddrPort) {
 		n.stats.dropped.Add(1)
 		return
 	}
-	rep := &wire.DHTReply{ID: req.ID, Responder: n.key, Observed: from}
+	rep := &wire.DHTReply{ID: req.ID, Responder: n.key, Observed: from, Nodes: rb.nodes[:0]}
 	now := n.cfg.now()
 	n.mu.Lock()
 	rep.Token = n.tokenLocked(from, 0)
@@ -715,11 +724,13 @@ func (n *Node) handleRequest(b []byte, from netip.AddrPort) {
 		}
 	}
 	n.mu.Unlock()
-	out, err := wire.AppendDHTReply(make([]byte, 0, rep.EncodedSize()), n.priv, rep)
+	rb.nodes = rep.Nodes[:0]
+	out, err := wire.AppendDHTReply(rb.out[:0], n.priv, rep)
 	if err != nil {
 		n.log.Error("dht: encode reply", "err", err)
 		return
 	}
+	rb.out = out[:0]
 	if _, err := n.conn.WriteTo(out, net.UDPAddrFromAddrPort(from)); err != nil {
 		n.log.Debug("dht: write reply", "to", from, "err", err)
 	}
