@@ -41,6 +41,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/auction-tui/auction-tui/internal/cputime"
 	"github.com/auction-tui/auction-tui/peer"
 	"github.com/auction-tui/auction-tui/peer/auction"
 	"github.com/auction-tui/auction-tui/peer/dht"
@@ -859,7 +860,7 @@ func (h *harness) measure(ctx context.Context, kind string) error {
 		done := h.cfg.OnHeal(kind)
 		defer done()
 	}
-	start, cpu0 := time.Now(), processCPU()
+	start, cpu0 := time.Now(), cputime.Process()
 	front := h.frontier()
 	h.log.Info("chaos: measuring convergence", "after", kind)
 	defer func() { h.log.Info("chaos: measured", "after", kind, "took", time.Since(start)) }()
@@ -885,7 +886,7 @@ func (h *harness) measure(ctx context.Context, kind string) error {
 	}
 	took := time.Since(start)
 	var cores float64
-	if c := processCPU(); c > 0 && took > 0 {
+	if c := cputime.Process(); c > 0 && took > 0 {
 		cores = float64(c-cpu0) / float64(took)
 	}
 	if caught == 0 || caught > took {

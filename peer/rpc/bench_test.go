@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/auction-tui/auction-tui/internal/cputime"
 )
 
 // BenchmarkEchoSequential measures one 100-byte echo request at a time over one connection on
@@ -22,7 +24,7 @@ func BenchmarkEchoSequential(b *testing.B) {
 	durs := make([]time.Duration, 0, b.N)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	for range b.N {
 		start := time.Now()
 		if _, err := a.Request(ctx, srv.Key(), "echo", payload); err != nil {
@@ -40,7 +42,7 @@ func BenchmarkEchoSequential(b *testing.B) {
 // reportCPU reports the process CPU time (both endpoints, all goroutines) per request, which the
 // load of other processes on a shared machine disturbs less than wall-clock figures.
 func reportCPU(b *testing.B, since time.Duration) {
-	if c := cpuTime(); c > 0 {
+	if c := cputime.Process(); c > 0 {
 		b.ReportMetric(float64((c-since).Nanoseconds())/1e3/float64(b.N), "cpu-us/op")
 	}
 }
@@ -66,7 +68,7 @@ func BenchmarkEchoInFlight64(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
-	cpu0 := cpuTime()
+	cpu0 := cputime.Process()
 	var wg sync.WaitGroup
 	for range inFlight {
 		wg.Go(func() {

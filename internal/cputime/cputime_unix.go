@@ -1,15 +1,15 @@
 //go:build unix
 
-package chaos
+package cputime
 
 import (
 	"syscall"
 	"time"
 )
 
-// processCPU returns the CPU time the process has used so far (user and system, all threads),
-// or zero where the platform does not report it.
-func processCPU() time.Duration {
+// Process returns the CPU time the process has used so far: user and system, all threads.
+// It returns zero if the kernel does not report it.
+func Process() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
