@@ -134,8 +134,10 @@ func (c *Conn) count(delivered, delayed uint64) {
 	c.net.mu.Unlock()
 }
 
-// maxFree bounds the written packets a Conn keeps for reuse (see Conn.free): with a delay on
-// most packets, copying each into a fresh buffer was a tenth of a chaos run's allocations.
+// maxFree bounds the written packets a Conn keeps for reuse (see Conn.free), so that a delayed
+// packet is copied into a buffer that an earlier one used, not into a new allocation: a chaos
+// run delays most packets, and the allocations drew garbage-collector assists onto the send
+// path.
 const maxFree = 256
 
 // schedule queues a copy of b for writing after delay.
