@@ -82,6 +82,9 @@ type Stats struct {
 	// DialRestarts counts dials whose handshake started over because the path to the peer came
 	// back while they waited (rpc.Stats.DialRestarts).
 	DialRestarts uint64
+	// DigestRetries counts heads-exchange digests sent again on a fresh stream because an
+	// attempt went unanswered (a partition, or a peer that stopped answering).
+	DigestRetries uint64
 }
 
 // FetchStats counts the fetch requests a node sent since it started, by why they went out. Every

@@ -64,6 +64,8 @@ type exchangeCounts struct {
 	same   atomic.Uint64 // digest exchanges in which both sides held the same heads
 	differ atomic.Uint64 // digest exchanges answered with the peer's heads
 	full   atomic.Uint64 // full Heads messages sent (after a differing digest, or to an older peer)
+	// retried counts digests sent again after an attempt went unanswered (see digestAttempt).
+	retried atomic.Uint64
 }
 
 // heads returns this node's heads view, recomputed only when the store's heads changed.
@@ -143,7 +145,7 @@ func (n *Node) handleHeads(ctx context.Context, req *rpc.Request) ([]byte, error
 // holds that it lacks, and p learns what this node holds that p lacks.
 func (n *Node) exchangeHeads(ctx context.Context, p wire.PeerKey) {
 	v := n.heads()
-	reply, err := n.ep.Request(ctx, p, methodDigest, v.digest.Marshal())
+	reply, err := n.digestRequest(ctx, p, v.digest.Marshal())
 	if errors.Is(err, rpc.ErrUnknownMethod) {
 		n.fullExchange(ctx, p) // a peer from before digests
 		return
@@ -170,6 +172,49 @@ func (n *Node) exchangeHeads(ctx context.Context, p wire.PeerKey) {
 		return
 	}
 	n.markSynced(p)
+}
+
+// Digest attempts. A digest sent into a partition is answered only once QUIC retransmits it,
+// on a probe timeout that has backed off while the partition dropped everything (hundreds of
+// milliseconds to seconds), so after the partition heals the exchange would wait for that
+// retransmission, or for its deadline. Instead a digest unanswered after one attempt is given up
+// and sent again on a fresh stream, which goes out at once: after a heal the pair exchanges
+// within one attempt. An attempt lasts digestAttemptRTTs round trips or a quarter of the
+// anti-entropy period, whichever is longer (so a loaded peer that is only slow is not asked
+// twice), at least minDigestAttempt and at most half the exchange deadline.
+const (
+	digestAttemptRTTs = 8
+	minDigestAttempt  = 50 * time.Millisecond
+)
+
+// digestAttempt returns how long one digest request to p may go unanswered (see above).
+func (n *Node) digestAttempt(p wire.PeerKey) time.Duration {
+	d := max(digestAttemptRTTs*n.ep.RTT(p), n.cfg.antiEntropy/4)
+	return min(max(d, minDigestAttempt), n.exchangeDeadline()/2)
+}
+
+// digestRequest sends the digest to p and returns p's answer, sending it again on a fresh
+// stream each time an attempt goes unanswered for digestAttempt. The last attempt, once less
+// than one attempt is left before ctx's deadline, runs on ctx itself. Every retried attempt
+// lasts its whole span (an attempt that failed early with a timeout is waited out), so retries
+// are paced at one per attempt whatever the endpoint answers: without that, the moment between
+// ctx's deadline passing and ctx reporting it would retry in a tight loop.
+func (n *Node) digestRequest(ctx context.Context, p wire.PeerKey, digest []byte) ([]byte, error) {
+	for {
+		attempt := n.digestAttempt(p)
+		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) < attempt {
+			return n.ep.Request(ctx, p, methodDigest, digest)
+		}
+		actx, cancel := context.WithTimeout(ctx, attempt)
+		reply, err := n.ep.Request(actx, p, methodDigest, digest)
+		if err == nil || !errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+			cancel()
+			return reply, err
+		}
+		<-actx.Done()
+		cancel()
+		n.exch.retried.Add(1)
+	}
 }
 
 // fullExchange sends this node's heads to p and checks the heads p answers with.

@@ -3,11 +3,13 @@ package peer
 import (
 	"context"
 	"crypto/ed25519"
+	"errors"
 	"fmt"
 	"net/netip"
 	"testing"
 	"time"
 
+	"github.com/auction-tui/auction-tui/peer/faultnet"
 	"github.com/auction-tui/auction-tui/peer/rpc"
 	"github.com/auction-tui/auction-tui/wire"
 )
@@ -182,5 +184,93 @@ func TestExchangeOncePerPeriod(t *testing.T) {
 	}
 	if !b.syncedWithin(a.key, time.Minute) {
 		t.Fatal("b recorded no exchange with a")
+	}
+}
+
+// TestDigestRetriedAfterHeal: a digest sent into a cut link is given up after one attempt and
+// sent again on a fresh stream; once the link is back, the exchange completes on a later attempt
+// and brings the entry the caller lacked, without waiting for QUIC to retransmit the first one.
+func TestDigestRetriedAfterHeal(t *testing.T) {
+	fn := faultnet.New(1)
+	t.Cleanup(func() { fn.Close() })
+	m := newMarket(t)
+	// No periodic exchanges: the test runs the one exchange itself.
+	a := m.start("a", WithPacketConnWrapper(fn.Wrap), WithAntiEntropy(time.Hour))
+	b := m.start("b", WithPacketConnWrapper(fn.Wrap), WithAntiEntropy(time.Hour))
+	for _, n := range m.nodes {
+		eventually(t, n, "connected", connectedTo(n, 1))
+	}
+	eventually(t, a, "the same heads on both peers", func() bool { return a.heads().digest == b.heads().digest })
+	r := appendQuiet(t, b, &wire.Profile{Name: "written while cut off"})
+	want := r.Start + uint64(len(r.Entries))
+	cut := func(loss float64) {
+		x, y := netip.MustParseAddrPort(a.Addr()), netip.MustParseAddrPort(b.Addr())
+		for _, l := range [][2]netip.AddrPort{{x, y}, {y, x}} {
+			if err := fn.SetLink(l[0], l[1], faultnet.Faults{Loss: loss}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	cut(1)
+	before := exchanges(a)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.exchangeHeads(ctx, b.key)
+	}()
+	eventually(t, a, "the digest sent again after an unanswered attempt", func() bool { return a.exch.retried.Load() >= 1 })
+	retried := a.exch.retried.Load()
+	cut(0)
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatal("the exchange did not end after the link came back")
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("the exchange ran to its deadline: %v", ctx.Err())
+	}
+	if got := exchanges(a); got.differ != before.differ+1 {
+		t.Fatalf("exchanges %+v, before %+v: want one more that differed", got, before)
+	}
+	eventually(t, a, "b's entry at a", func() bool { return a.store.Log(b.key).Len() >= want })
+	if st := a.Stats(); st.DigestRetries < retried {
+		t.Fatalf("Stats.DigestRetries = %d, want at least %d", st.DigestRetries, retried)
+	}
+}
+
+// lapsedCtx is a context whose deadline has passed but which does not report it yet: the moment
+// between a timer context's deadline and its timer firing, which a loaded process can stretch.
+type lapsedCtx struct{ context.Context }
+
+func (lapsedCtx) Deadline() (time.Time, bool) { return time.Now().Add(-time.Millisecond), true }
+func (lapsedCtx) Done() <-chan struct{}       { return nil }
+func (lapsedCtx) Err() error                  { return nil }
+
+// TestDigestRequestPastDeadline: a digest asked for on a context whose deadline has passed, but
+// which has not reported it yet, is tried once and fails with a timeout; it is not retried in a
+// loop until the context catches up (an earlier version sent tens of thousands of digests a
+// second in that moment).
+func TestDigestRequestPastDeadline(t *testing.T) {
+	m := newMarket(t)
+	a := m.start("a", WithAntiEntropy(time.Hour))
+	b := m.start("b", WithAntiEntropy(time.Hour))
+	eventually(t, a, "connected", connectedTo(a, 1))
+	errc := make(chan error, 1)
+	go func() {
+		_, err := a.digestRequest(lapsedCtx{context.Background()}, b.key, a.heads().digest.Marshal())
+		errc <- err
+	}()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("digestRequest past its deadline: %v, want a timeout", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("digestRequest past its deadline did not return (%d retries)", a.exch.retried.Load())
+	}
+	if n := a.exch.retried.Load(); n != 0 {
+		t.Fatalf("%d retries past the deadline, want 0", n)
 	}
 }

@@ -310,6 +310,7 @@ func (n *Node) Stats() Stats {
 		}
 	}
 	s.Sync = n.syncLocked()
+	s.DigestRetries = n.exch.retried.Load()
 	s.Fetch = FetchStats{
 		Requests: n.fetches.requests.Load(),
 		Hedged:   n.fetches.hedged.Load(),

@@ -203,6 +203,9 @@ type Report struct {
 	// DialRestarts sums the dials of every peer the run started that started their handshake
 	// over when a partition healed (peer.Stats.DialRestarts).
 	DialRestarts uint64
+	// DigestRetries sums the heads-exchange digests of every peer the run started that were sent
+	// again after an unanswered attempt (peer.Stats.DigestRetries).
+	DigestRetries uint64
 	// MaxGoroutines is the most goroutines the process had at any convergence poll: the whole
 	// market runs in this process, so a backlog in any peer shows here.
 	MaxGoroutines int
@@ -420,6 +423,7 @@ func (h *harness) retire(n *peer.Node) {
 	st := n.Stats()
 	f := st.Fetch
 	h.rep.DialRestarts += st.DialRestarts
+	h.rep.DigestRetries += st.DigestRetries
 	h.rep.Fetch.Requests += f.Requests
 	h.rep.Fetch.Hedged += f.Hedged
 	h.rep.Fetch.Nudged += f.Nudged

@@ -190,14 +190,14 @@ func TestChaos(t *testing.T) {
 					t.Logf("fault schedule:\n  %s", strings.Join(rep.Schedule, "\n  "))
 					t.Logf("replay: %s=%d go test ./peer/chaos -run TestChaos", envSeed, seed)
 				}
-				t.Logf("seed %d: %d peers, faults %+v, %v (start %v, workload %v, final %v); opens %d/%d, bids %d acked %d rejected %d failed %d, closes %d/%d, crashes %d, partitions %d, isolations %d; heals %v; rtts %v; frontiers %v; writes %v; cpu %s; late changes %d; max goroutines %d; fetches %d hedged %d nudged %d; dial restarts %d; packets %+v",
+				t.Logf("seed %d: %d peers, faults %+v, %v (start %v, workload %v, final %v); opens %d/%d, bids %d acked %d rejected %d failed %d, closes %d/%d, crashes %d, partitions %d, isolations %d; heals %v; rtts %v; frontiers %v; writes %v; cpu %s; late changes %d; max goroutines %d; fetches %d hedged %d nudged %d; dial restarts %d; digest retries %d; packets %+v",
 					seed, rep.Peers, rep.Faults, time.Since(start).Round(time.Millisecond),
 					rep.Start.Round(time.Millisecond), rep.Workload.Round(time.Millisecond), rep.Final.Round(time.Millisecond), rep.OpensAcked, rep.Opens, rep.Bids, rep.BidsAcked,
 					rep.BidsRejected, rep.BidsErr, rep.ClosesAcked, rep.Closes, rep.Crashes, rep.Partitions, rep.Isolations,
 					heals(rep.Heals), healList(rep.Heals, func(h Heal) time.Duration { return h.RTT }, 100*time.Microsecond),
 					healList(rep.Heals, func(h Heal) time.Duration { return h.Frontier }, time.Millisecond),
 					healList(rep.Heals, func(h Heal) time.Duration { return h.LastWrite }, time.Millisecond), healCPU(rep.Heals), rep.LateChanges, rep.MaxGoroutines,
-					rep.Fetch.Requests, rep.Fetch.Hedged, rep.Fetch.Nudged, rep.DialRestarts, rep.Net)
+					rep.Fetch.Requests, rep.Fetch.Hedged, rep.Fetch.Nudged, rep.DialRestarts, rep.DigestRetries, rep.Net)
 				if len(rep.BidErrs) > 0 {
 					t.Logf("seed %d: bid errors: %v", seed, rep.BidErrs)
 				}
