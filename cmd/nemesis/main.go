@@ -136,9 +136,13 @@ type report struct {
 	RestartMedian, RestartMax        string
 	PauseTotal                       string
 	Convergence                      string
-	Auctions, BidsInMarket           int
-	Violations                       []string
-	RefusalReasons                   map[string]int
+	// ConvergeFrom is when, after the heal, the last poll round that still saw a difference
+	// started: agreement came between it and Convergence. PollRounds counts the rounds.
+	ConvergeFrom           string
+	PollRounds             int
+	Auctions, BidsInMarket int
+	Violations             []string
+	RefusalReasons         map[string]int
 }
 
 func (r *report) print(w io.Writer) {
@@ -156,7 +160,8 @@ func (r *report) print(w io.Writer) {
 	for _, k := range keys {
 		fmt.Fprintf(w, "    refused %5d: %s\n", r.RefusalReasons[k], k)
 	}
-	fmt.Fprintf(w, "  after healing: every peer agreed in %s; %d auctions, %d accepted bids\n", r.Convergence, r.Auctions, r.BidsInMarket)
+	fmt.Fprintf(w, "  after healing: every peer agreed in %s (the last poll round that saw a difference started at %s; %d rounds); %d auctions, %d accepted bids\n",
+		r.Convergence, r.ConvergeFrom, r.PollRounds, r.Auctions, r.BidsInMarket)
 	if len(r.Violations) == 0 {
 		fmt.Fprintln(w, "  invariants: all held (same winner everywhere, no bid after close, no acknowledged open/bid/close lost)")
 		return
@@ -275,12 +280,14 @@ func run(ctx context.Context, cfg config) (rep report, err error) {
 		}
 	}
 	healed := time.Now()
-	views, err := n.converge(ctx)
+	views, differed, rounds, err := n.converge(ctx)
 	if err != nil {
 		return rep, err
 	}
 	n.mu.Lock()
 	n.rep.Convergence = time.Since(healed).Round(time.Millisecond).String()
+	n.rep.ConvergeFrom = max(differed.Sub(healed), 0).Round(time.Millisecond).String()
+	n.rep.PollRounds = rounds
 	n.mu.Unlock()
 	return rep, n.check(ctx, views)
 }
@@ -903,16 +910,19 @@ func (p *proc) digest(ctx context.Context) (string, error) {
 
 // converge polls `auctions` on every peer until all agree and hold every acknowledged open, then
 // reads `show` of every auction on every peer.
-func (n *nemesis) converge(ctx context.Context) ([]map[string]view, error) {
+func (n *nemesis) converge(ctx context.Context) (views []map[string]view, differed time.Time, rounds int, err error) {
 	ctx, cancel := context.WithTimeout(ctx, convergeTimeout)
 	defer cancel()
 	n.mu.Lock()
 	want := len(n.auctions)
 	n.mu.Unlock()
 	var last []string
+	differed = time.Now()
 	for {
+		start := time.Now()
+		rounds++
 		ds := make([]string, len(n.procs))
-		var err error
+		err = nil
 		for i, p := range n.procs {
 			if ds[i], err = p.digest(ctx); err != nil {
 				break
@@ -921,14 +931,14 @@ func (n *nemesis) converge(ctx context.Context) ([]map[string]view, error) {
 		if err == nil && strings.Count(ds[0], "\n")+1 >= want && !slices.ContainsFunc(ds, func(d string) bool { return d != ds[0] }) {
 			break
 		}
-		last = ds
+		last, differed = ds, start
 		select {
 		case <-ctx.Done():
 			var sizes []string
 			for i, d := range last {
 				sizes = append(sizes, fmt.Sprintf("%s:%d", n.procs[i].name, strings.Count(d, "\n")+1))
 			}
-			return nil, fmt.Errorf("peers did not agree within %s (auctions held: %s; last error %v)", convergeTimeout, strings.Join(sizes, " "), err)
+			return nil, differed, rounds, fmt.Errorf("peers did not agree within %s (auctions held: %s; last error %v)", convergeTimeout, strings.Join(sizes, " "), err)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
@@ -938,7 +948,7 @@ func (n *nemesis) converge(ctx context.Context) ([]map[string]view, error) {
 		ids = append(ids, a.id)
 	}
 	n.mu.Unlock()
-	views := make([]map[string]view, len(n.procs))
+	views = make([]map[string]view, len(n.procs))
 	for i, p := range n.procs {
 		views[i] = map[string]view{}
 		for _, id := range ids {
@@ -955,7 +965,7 @@ func (n *nemesis) converge(ctx context.Context) ([]map[string]view, error) {
 			views[i][id] = v
 		}
 	}
-	return views, nil
+	return views, differed, rounds, nil
 }
 
 // check verifies the invariants on the converged views.
