@@ -908,8 +908,9 @@ func (p *proc) digest(ctx context.Context) (string, error) {
 	return strings.Join(lines, "\n"), nil
 }
 
-// converge polls `auctions` on every peer until all agree and hold every acknowledged open, then
-// reads `show` of every auction on every peer.
+// converge polls `auctions` on every peer, all at once every 200 ms, until all agree and hold
+// every acknowledged open, then reads `show` of every auction on every peer. It returns the views,
+// when the last round that still saw a difference started, and the number of rounds.
 func (n *nemesis) converge(ctx context.Context) (views []map[string]view, differed time.Time, rounds int, err error) {
 	ctx, cancel := context.WithTimeout(ctx, convergeTimeout)
 	defer cancel()
@@ -921,13 +922,16 @@ func (n *nemesis) converge(ctx context.Context) (views []map[string]view, differ
 	for {
 		start := time.Now()
 		rounds++
+		// One round asks every peer at once, so that it reads the market at about one moment
+		// and lasts as long as the slowest peer's answer, not the sum of all eight.
 		ds := make([]string, len(n.procs))
-		err = nil
+		errs := make([]error, len(n.procs))
+		var wg sync.WaitGroup
 		for i, p := range n.procs {
-			if ds[i], err = p.digest(ctx); err != nil {
-				break
-			}
+			wg.Go(func() { ds[i], errs[i] = p.digest(ctx) })
 		}
+		wg.Wait()
+		err = errors.Join(errs...)
 		if err == nil && strings.Count(ds[0], "\n")+1 >= want && !slices.ContainsFunc(ds, func(d string) bool { return d != ds[0] }) {
 			break
 		}
