@@ -203,15 +203,7 @@ func TestDigestRetriedAfterHeal(t *testing.T) {
 	eventually(t, a, "the same heads on both peers", func() bool { return a.heads().digest == b.heads().digest })
 	r := appendQuiet(t, b, &wire.Profile{Name: "written while cut off"})
 	want := r.Start + uint64(len(r.Entries))
-	cut := func(loss float64) {
-		x, y := netip.MustParseAddrPort(a.Addr()), netip.MustParseAddrPort(b.Addr())
-		for _, l := range [][2]netip.AddrPort{{x, y}, {y, x}} {
-			if err := fn.SetLink(l[0], l[1], faultnet.Faults{Loss: loss}); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	cut(1)
+	setLinkLoss(t, fn, a, b, 1)
 	before := exchanges(a)
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
@@ -222,7 +214,7 @@ func TestDigestRetriedAfterHeal(t *testing.T) {
 	}()
 	eventually(t, a, "the digest sent again after an unanswered attempt", func() bool { return a.exch.retried.Load() >= 1 })
 	retried := a.exch.retried.Load()
-	cut(0)
+	setLinkLoss(t, fn, a, b, 0)
 	select {
 	case <-done:
 	case <-ctx.Done():

@@ -91,15 +91,20 @@ func lossyTrio(t *testing.T, seed uint64) (a, b, c *Node, cut func(x, y *Node, l
 	for _, n := range m.nodes {
 		eventually(t, n, "full mesh", connectedTo(n, 2))
 	}
-	cut = func(x, y *Node, loss float64) {
-		xa, ya := netip.MustParseAddrPort(x.Addr()), netip.MustParseAddrPort(y.Addr())
-		for _, l := range [][2]netip.AddrPort{{xa, ya}, {ya, xa}} {
-			if err := net.SetLink(l[0], l[1], faultnet.Faults{Loss: loss}); err != nil {
-				t.Fatal(err)
-			}
+	cut = func(x, y *Node, loss float64) { setLinkLoss(t, net, x, y, loss) }
+	return a, b, c, cut
+}
+
+// setLinkLoss sets the loss of both directions between x and y on net (1 cuts the link, 0
+// restores it).
+func setLinkLoss(t testing.TB, net *faultnet.Network, x, y *Node, loss float64) {
+	t.Helper()
+	xa, ya := netip.MustParseAddrPort(x.Addr()), netip.MustParseAddrPort(y.Addr())
+	for _, l := range [][2]netip.AddrPort{{xa, ya}, {ya, xa}} {
+		if err := net.SetLink(l[0], l[1], faultnet.Faults{Loss: loss}); err != nil {
+			t.Fatal(err)
 		}
 	}
-	return a, b, c, cut
 }
 
 // TestFetchHedged: a fetch request to a peer that stopped answering (its link dropped in both

@@ -137,7 +137,8 @@ type report struct {
 	PauseTotal                       string
 	Convergence                      string
 	// ConvergeFrom is when, after the heal, the last poll round that still saw a difference
-	// started: agreement came between it and Convergence. PollRounds counts the rounds.
+	// started (0s when the first round agreed): agreement came between it and Convergence.
+	// PollRounds counts the rounds, the agreeing one included.
 	ConvergeFrom           string
 	PollRounds             int
 	Auctions, BidsInMarket int
@@ -160,8 +161,12 @@ func (r *report) print(w io.Writer) {
 	for _, k := range keys {
 		fmt.Fprintf(w, "    refused %5d: %s\n", r.RefusalReasons[k], k)
 	}
-	fmt.Fprintf(w, "  after healing: every peer agreed in %s (the last poll round that saw a difference started at %s; %d rounds); %d auctions, %d accepted bids\n",
-		r.Convergence, r.ConvergeFrom, r.PollRounds, r.Auctions, r.BidsInMarket)
+	rounds := "the first poll round"
+	if r.PollRounds > 1 {
+		rounds = fmt.Sprintf("poll round %d; the last that saw a difference started at %s", r.PollRounds, r.ConvergeFrom)
+	}
+	fmt.Fprintf(w, "  after healing: every peer agreed in %s (%s); %d auctions, %d accepted bids\n",
+		r.Convergence, rounds, r.Auctions, r.BidsInMarket)
 	if len(r.Violations) == 0 {
 		fmt.Fprintln(w, "  invariants: all held (same winner everywhere, no bid after close, no acknowledged open/bid/close lost)")
 		return
